@@ -1,0 +1,52 @@
+package executor
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+// Runtime runs allocations' tasks on this host: Docker containers
+// (executor/docker) or host processes (executor/host).
+//
+// The protocol:
+//   - Start creates and starts the task of alloc and copies its stdout and
+//     stderr to out until the task ends. Start is idempotent by alloc.ID: if
+//     this runtime already has a task for that allocation (running or
+//     exited, say after an agent restart), Start returns a Handle to it and
+//     starts nothing. An error from Start means no task is running; the
+//     caller reports the allocation failed with the error's text.
+//   - Handle.Wait blocks until the task has ended and its output has been
+//     copied to out, and returns how it ended. A task that exits non-zero is
+//     a Result, not an error; an error means the runtime lost track of it.
+//   - Handle.Stop asks the task to end (SIGTERM to the whole process tree),
+//     and kills it (SIGKILL) if it is still running after grace. Stop on a
+//     task that has ended does nothing and returns nil. Wait still returns
+//     the Result afterwards.
+//   - Handle.Remove deletes what the task left behind (the container); the
+//     caller calls it once Wait has returned. Logs already copied to out are
+//     the caller's and stay.
+//
+// Implementations are safe for concurrent use by many allocations.
+type Runtime interface {
+	// Name is "docker" or "exec".
+	Name() string
+	Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (Handle, error)
+}
+
+// Handle is one started task.
+type Handle interface {
+	Wait(ctx context.Context) (Result, error)
+	Stop(ctx context.Context, grace time.Duration) error
+	Remove(ctx context.Context) error
+}
+
+// Result is how a task ended.
+type Result struct {
+	ExitCode int
+	// Message is a short human-readable note ("OOM killed", "killed after
+	// 10s grace"); empty for a plain exit.
+	Message string
+}
