@@ -1,0 +1,12 @@
+package api
+
+import "errors"
+
+// Sentinel errors that callers branch on; the HTTP layer maps them to
+// status codes and the client maps status codes back to them.
+var (
+	ErrNotFound  = errors.New("not found")       // 404
+	ErrConflict  = errors.New("conflict")        // 409
+	ErrNotLeader = errors.New("not the leader")  // 503, retry another server
+	ErrInvalid   = errors.New("invalid request") // 400
+)

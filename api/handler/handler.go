@@ -1,0 +1,295 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/api/jobspec"
+)
+
+// Backend is what the API serves. scheduler/server.Server implements it.
+type Backend interface {
+	SubmitJob(ctx context.Context, spec *api.JobSpec) (*api.JobStatus, error)
+	CancelJob(ctx context.Context, id string) (*api.JobStatus, error)
+	Job(id string) (*api.JobStatus, error)
+	Jobs() []*api.JobStatus
+	Nodes() []*api.Node
+	Leader() api.LeaderStatus
+	RegisterNode(ctx context.Context, n *api.Node) error
+	Heartbeat(ctx context.Context, nodeID string) error
+	NodeAllocations(ctx context.Context, nodeID string, index uint64) (*api.NodeAllocations, error)
+	UpdateAllocations(ctx context.Context, updates []api.AllocUpdate) error
+	LogTarget(ctx context.Context, jobID, allocID string, wait bool) (*api.Allocation, *api.Node, error)
+}
+
+// Config tunes the API.
+type Config struct {
+	// MaxBodyBytes caps a request body; larger ones get 413.
+	MaxBodyBytes int64
+	// MaxWait caps a blocking query's wait.
+	MaxWait time.Duration
+	// LogClient fetches logs from agents.
+	LogClient *http.Client
+}
+
+// DefaultConfig returns the defaults: 4 MiB bodies, 5 minute waits.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: 4 << 20, MaxWait: 5 * time.Minute, LogClient: &http.Client{}}
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("handler: max body %d bytes is under 1 KiB", c.MaxBodyBytes)
+	}
+	if c.MaxWait <= 0 {
+		return errors.New("handler: max wait must be > 0")
+	}
+	if c.LogClient == nil {
+		return errors.New("handler: no log client")
+	}
+	return nil
+}
+
+// New returns the API's http.Handler.
+func New(b Backend, cfg Config) (http.Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := &handler{b: b, cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/jobs", h.submitJob)
+	mux.HandleFunc("GET /v1/jobs", h.listJobs)
+	mux.HandleFunc("GET /v1/jobs/{id}", h.getJob)
+	mux.HandleFunc("DELETE /v1/jobs/{id}", h.cancelJob)
+	mux.HandleFunc("GET /v1/jobs/{id}/logs", h.jobLogs)
+	mux.HandleFunc("GET /v1/nodes", h.listNodes)
+	mux.HandleFunc("POST /v1/nodes", h.registerNode)
+	mux.HandleFunc("PUT /v1/nodes/{id}/heartbeat", h.heartbeat)
+	mux.HandleFunc("GET /v1/nodes/{id}/allocations", h.nodeAllocations)
+	mux.HandleFunc("POST /v1/allocations/updates", h.updateAllocations)
+	mux.HandleFunc("GET /v1/status/leader", h.leader)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, api.ErrNotFound))
+	})
+	return mux, nil
+}
+
+type handler struct {
+	b   Backend
+	cfg Config
+}
+
+// FilenameHeader carries the name of the file a submitted job came from,
+// so errors name it ("train.yaml:12: ...").
+const FilenameHeader = "X-Phalanx-Filename"
+
+func (h *handler) submitJob(w http.ResponseWriter, r *http.Request) {
+	body, err := h.body(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	name := r.Header.Get(FilenameHeader)
+	if name == "" {
+		name = "request"
+	}
+	spec, err := jobspec.Parse(name, body)
+	if err != nil {
+		writeError(w, fmt.Errorf("%w: %w", api.ErrInvalid, err))
+		return
+	}
+	st, err := h.b.SubmitJob(r.Context(), spec)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, st)
+}
+
+func (h *handler) listJobs(w http.ResponseWriter, r *http.Request) {
+	jobs := h.b.Jobs()
+	if jobs == nil {
+		jobs = []*api.JobStatus{}
+	}
+	writeJSON(w, http.StatusOK, jobs)
+}
+
+func (h *handler) getJob(w http.ResponseWriter, r *http.Request) {
+	st, err := h.b.Job(r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *handler) cancelJob(w http.ResponseWriter, r *http.Request) {
+	st, err := h.b.CancelJob(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *handler) listNodes(w http.ResponseWriter, r *http.Request) {
+	nodes := h.b.Nodes()
+	if nodes == nil {
+		nodes = []*api.Node{}
+	}
+	writeJSON(w, http.StatusOK, nodes)
+}
+
+func (h *handler) registerNode(w http.ResponseWriter, r *http.Request) {
+	var n api.Node
+	if err := h.decode(w, r, &n); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.b.RegisterNode(r.Context(), &n); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": n.ID})
+}
+
+func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
+	if err := h.b.Heartbeat(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// nodeAllocations is the executors' blocking query: ?index=N waits until
+// the node's allocations change past N, at most ?wait= (default 30s).
+func (h *handler) nodeAllocations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	index, err := parseUint(q.Get("index"))
+	if err != nil {
+		writeError(w, fmt.Errorf("index: %v: %w", err, api.ErrInvalid))
+		return
+	}
+	wait := 30 * time.Second
+	if s := q.Get("wait"); s != "" {
+		if wait, err = time.ParseDuration(s); err != nil {
+			writeError(w, fmt.Errorf("wait: %v: %w", err, api.ErrInvalid))
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(wait, h.cfg.MaxWait))
+	defer cancel()
+	res, err := h.b.NodeAllocations(ctx, r.PathValue("id"), index)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (h *handler) updateAllocations(w http.ResponseWriter, r *http.Request) {
+	var updates []api.AllocUpdate
+	if err := h.decode(w, r, &updates); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.b.UpdateAllocations(r.Context(), updates); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) leader(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.b.Leader())
+}
+
+// body reads a capped request body.
+func (h *handler) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &statusError{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body over the %d-byte limit", h.cfg.MaxBodyBytes)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read body: %v: %w", err, api.ErrInvalid)
+	}
+	return b, nil
+}
+
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := h.body(w, r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("bad JSON body: %v: %w", err, api.ErrInvalid)
+	}
+	return nil
+}
+
+func parseUint(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// statusError is an error with its own HTTP status.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	var se *statusError
+	switch {
+	case errors.As(err, &se):
+		code = se.code
+	case errors.Is(err, api.ErrInvalid):
+		code = http.StatusBadRequest
+	case errors.Is(err, api.ErrNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, api.ErrConflict):
+		code = http.StatusConflict
+	case errors.Is(err, api.ErrNotLeader):
+		code = http.StatusServiceUnavailable
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		code = http.StatusServiceUnavailable
+	}
+	msg := err.Error()
+	var perr jobspec.Errors
+	if errors.As(err, &perr) {
+		msg = perr.Error() // the file:line: field: message lines, nothing else
+	}
+	if code == http.StatusInternalServerError {
+		log.Printf("api: %v", err)
+	}
+	writeJSON(w, code, ErrorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

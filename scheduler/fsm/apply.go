@@ -1,0 +1,277 @@
+package fsm
+
+import (
+	"fmt"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler"
+	"github.com/phalanx-sched/phalanx/scheduler/state"
+)
+
+// ErrConflict is a command refused because the state no longer allows it
+// (a job that already exists, a cancel of a finished job).
+var ErrConflict = api.ErrConflict
+
+func applyJobRegister(tx *state.Txn, c *JobRegister) error {
+	if _, err := tx.Job(c.Job.ID); err == nil {
+		return fmt.Errorf("job %s already exists: %w", c.Job.ID, ErrConflict)
+	}
+	j := c.Job
+	j.State, j.Reason, j.Attempt = api.JobQueued, "waiting for the scheduler", 0
+	return tx.PutJob(&j)
+}
+
+func applyJobCancel(tx *state.Txn, c *JobCancel) error {
+	old, err := tx.Job(c.JobID)
+	if err != nil {
+		return err
+	}
+	if old.State.Terminal() {
+		return fmt.Errorf("job %s is already %s: %w", old.ID, old.State, ErrConflict)
+	}
+	j := *old
+	j.State, j.Reason, j.FinishTime = api.JobCancelled, "cancelled by user", c.Time
+	if err := tx.PutJob(&j); err != nil {
+		return err
+	}
+	for _, a := range tx.JobAllocs(j.ID) {
+		if a.Live() && a.DesiredState != api.DesiredStop {
+			if err := stopAlloc(tx, a, "job cancelled"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// stopAlloc asks an executor to stop a live allocation.
+func stopAlloc(tx *state.Txn, old *api.Allocation, why string) error {
+	a := *old
+	a.DesiredState, a.Message = api.DesiredStop, why
+	return tx.PutAlloc(&a)
+}
+
+func applyPlan(tx *state.Txn, c *PlanApply) (*PlanResult, error) {
+	res := &PlanResult{Rejected: map[string]string{}}
+	var order []string
+	byJob := map[string][]api.Allocation{}
+	for _, a := range c.Allocs {
+		if _, ok := byJob[a.JobID]; !ok {
+			order = append(order, a.JobID)
+		}
+		byJob[a.JobID] = append(byJob[a.JobID], a)
+	}
+	// Usage is computed once per node touched and advanced as jobs commit,
+	// so two jobs in one plan cannot take the same GPU.
+	usage := map[string]*scheduler.Usage{}
+	for _, jobID := range order {
+		allocs := byJob[jobID]
+		if why := checkJobPlacements(tx, jobID, allocs, usage); why != "" {
+			res.Rejected[jobID] = why
+			continue
+		}
+		for i := range allocs {
+			a := allocs[i]
+			a.State, a.DesiredState, a.CreateTime = api.AllocPending, api.DesiredRun, c.Time
+			if err := tx.PutAlloc(&a); err != nil {
+				return nil, err
+			}
+			u := usage[a.NodeID]
+			u.CPUMilli += a.Task.Resources.CPUMilli
+			u.MemoryBytes += a.Task.Resources.MemoryBytes
+			for _, g := range a.GPUIndices {
+				u.GPUsInUse[g] = true
+			}
+		}
+		old, _ := tx.Job(jobID)
+		j := *old
+		j.State, j.Reason = api.JobRunning, ""
+		if err := tx.PutJob(&j); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range c.Pending {
+		old, err := tx.Job(p.JobID)
+		if err != nil || old.State != api.JobQueued || old.Reason == p.Reason {
+			continue
+		}
+		j := *old
+		j.Reason = p.Reason
+		if err := tx.PutJob(&j); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// checkJobPlacements re-checks one job's placements against the state at
+// apply time and returns why they cannot be committed, or "".
+func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, usage map[string]*scheduler.Usage) string {
+	job, err := tx.Job(jobID)
+	if err != nil {
+		return "job no longer exists"
+	}
+	if job.State.Terminal() {
+		return "job is " + string(job.State)
+	}
+	missing := map[scheduler.Member]bool{}
+	for _, m := range scheduler.Missing(job, tx.JobAllocs(jobID)) {
+		missing[m] = true
+	}
+	// Check the whole job against a scratch copy of usage, so a gang that
+	// fails half way leaves nothing behind.
+	scratch := map[string]*scheduler.Usage{}
+	for _, a := range allocs {
+		gi := groupIndex(job, a.Group)
+		m := scheduler.Member{Group: a.Group, GroupIndex: gi, Index: a.Index}
+		if gi < 0 || !missing[m] || a.Attempt != job.Attempt {
+			return fmt.Sprintf("%s[%d] does not need placing", a.Group, a.Index)
+		}
+		delete(missing, m)
+		node, err := tx.Node(a.NodeID)
+		if err != nil || node.ID != a.NodeID {
+			return fmt.Sprintf("node %s no longer exists", a.NodeID)
+		}
+		if node.Status != api.NodeReady {
+			return fmt.Sprintf("node %s is %s", node.Name, node.Status)
+		}
+		u, ok := scratch[node.ID]
+		if !ok {
+			base, ok := usage[node.ID]
+			if !ok {
+				nu := scheduler.NodeUsage(node.ID, tx.NodeAllocs(node.ID))
+				base = &nu
+				usage[node.ID] = base
+			}
+			u = cloneUsage(base)
+			scratch[node.ID] = u
+		}
+		p := scheduler.Placement{Member: m, NodeID: node.ID, GPUIndices: a.GPUIndices, GPUs: a.GPUs}
+		if err := scheduler.CheckPlacement(node, *u, a.Task.Resources, p); err != nil {
+			return err.Error()
+		}
+		u.CPUMilli += a.Task.Resources.CPUMilli
+		u.MemoryBytes += a.Task.Resources.MemoryBytes
+		for _, g := range a.GPUIndices {
+			u.GPUsInUse[g] = true
+		}
+	}
+	if job.Spec.Gang && len(missing) > 0 {
+		return fmt.Sprintf("gang incomplete: %d members not in the plan", len(missing))
+	}
+	return ""
+}
+
+func cloneUsage(u *scheduler.Usage) *scheduler.Usage {
+	c := &scheduler.Usage{CPUMilli: u.CPUMilli, MemoryBytes: u.MemoryBytes, GPUsInUse: map[int]bool{}}
+	for k, v := range u.GPUsInUse {
+		c.GPUsInUse[k] = v
+	}
+	return c
+}
+
+func groupIndex(job *api.Job, name string) int {
+	for i, g := range job.Spec.Groups {
+		if g.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
+	touched := map[string]bool{}
+	var jobs []string
+	for _, u := range c.Updates {
+		old, err := tx.Alloc(u.ID)
+		if err != nil || old.State.Terminal() {
+			continue // unknown, or already final: a late or repeated report
+		}
+		a := *old
+		a.State = u.State
+		if u.Message != "" {
+			a.Message = u.Message
+		}
+		if u.ExitCode != nil {
+			code := *u.ExitCode
+			a.ExitCode = &code
+		}
+		if u.State == api.AllocRunning && a.StartTime.IsZero() {
+			a.StartTime = u.Time
+		}
+		if u.State.Terminal() {
+			a.FinishTime = u.Time
+		}
+		if err := tx.PutAlloc(&a); err != nil {
+			return err
+		}
+		if !touched[a.JobID] {
+			touched[a.JobID] = true
+			jobs = append(jobs, a.JobID)
+		}
+	}
+	for _, id := range jobs {
+		if err := reconcileJob(tx, id, latest(c.Updates)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyNodeRegister(tx *state.Txn, c *NodeRegister) error {
+	n := c.Node
+	if old, err := tx.Node(n.ID); err == nil && old.ID == n.ID {
+		n.CreateIndex = old.CreateIndex
+	}
+	n.Status = api.NodeReady
+	return tx.PutNode(&n)
+}
+
+func applyNodeHeartbeat(tx *state.Txn, c *NodeHeartbeat) error {
+	old, err := tx.Node(c.NodeID)
+	if err != nil || old.ID != c.NodeID {
+		return fmt.Errorf("node %s is not registered: %w", c.NodeID, state.ErrNotFound)
+	}
+	n := *old
+	n.LastHeartbeat = c.Time
+	n.Status = api.NodeReady
+	return tx.PutNode(&n)
+}
+
+func applyNodeDown(tx *state.Txn, c *NodeDown) error {
+	old, err := tx.Node(c.NodeID)
+	if err != nil || old.ID != c.NodeID {
+		return fmt.Errorf("node %s is not registered: %w", c.NodeID, state.ErrNotFound)
+	}
+	if old.Status == api.NodeDown {
+		return nil
+	}
+	n := *old
+	n.Status = api.NodeDown
+	if err := tx.PutNode(&n); err != nil {
+		return err
+	}
+	var jobs []string
+	seen := map[string]bool{}
+	for _, old := range tx.NodeAllocs(n.ID) {
+		if !old.Live() {
+			continue
+		}
+		a := *old
+		a.State, a.DesiredState, a.FinishTime = api.AllocLost, api.DesiredStop, c.Time
+		a.Message = "node " + n.Name + " down: " + c.Reason
+		if err := tx.PutAlloc(&a); err != nil {
+			return err
+		}
+		if !seen[a.JobID] {
+			seen[a.JobID] = true
+			jobs = append(jobs, a.JobID)
+		}
+	}
+	for _, id := range jobs {
+		if err := reconcileJob(tx, id, c.Time); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package fsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler"
+)
+
+// Command is the type byte of a log entry.
+type Command uint8
+
+// The command enum only grows; never renumber or reuse a value.
+const (
+	CmdJobRegister   Command = 1
+	CmdJobCancel     Command = 2
+	CmdPlanApply     Command = 3
+	CmdAllocUpdate   Command = 4
+	CmdNodeRegister  Command = 5
+	CmdNodeHeartbeat Command = 6
+	CmdNodeDown      Command = 7
+)
+
+func (c Command) String() string {
+	switch c {
+	case CmdJobRegister:
+		return "JobRegister"
+	case CmdJobCancel:
+		return "JobCancel"
+	case CmdPlanApply:
+		return "PlanApply"
+	case CmdAllocUpdate:
+		return "AllocUpdate"
+	case CmdNodeRegister:
+		return "NodeRegister"
+	case CmdNodeHeartbeat:
+		return "NodeHeartbeat"
+	case CmdNodeDown:
+		return "NodeDown"
+	}
+	return fmt.Sprintf("Command(%d)", uint8(c))
+}
+
+// JobRegister stores a new job as queued. The leader fills in ID and
+// SubmitTime before the entry is written.
+type JobRegister struct {
+	Job api.Job `json:"job"`
+}
+
+// JobCancel cancels a job and asks its running allocations to stop.
+type JobCancel struct {
+	JobID string    `json:"job_id"`
+	Time  time.Time `json:"time"`
+}
+
+// PlanApply commits the leader's placements and pending reasons. The FSM
+// re-checks every job's placements against the state at apply time and
+// drops a job's placements whole when any of them no longer fits.
+type PlanApply struct {
+	Allocs  []api.Allocation    `json:"allocs"`
+	Pending []scheduler.Pending `json:"pending,omitempty"`
+	Time    time.Time           `json:"time"`
+}
+
+// PlanResult is PlanApply's response.
+type PlanResult struct {
+	// Rejected maps a job ID to why its placements were dropped.
+	Rejected map[string]string
+}
+
+// AllocUpdate records what executors report about their allocations.
+type AllocUpdate struct {
+	Updates []api.AllocUpdate `json:"updates"`
+}
+
+// NodeRegister adds a node, or updates one that registers again.
+type NodeRegister struct {
+	Node api.Node `json:"node"`
+}
+
+// NodeHeartbeat records that a node is alive.
+type NodeHeartbeat struct {
+	NodeID string    `json:"node_id"`
+	Time   time.Time `json:"time"`
+}
+
+// NodeDown marks a node down and its unfinished allocations lost.
+type NodeDown struct {
+	NodeID string    `json:"node_id"`
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+}
+
+// Encode builds a log entry.
+func Encode(c Command, payload any) ([]byte, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode %v: %w", c, err)
+	}
+	return append([]byte{byte(c)}, b...), nil
+}

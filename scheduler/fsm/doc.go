@@ -1,0 +1,14 @@
+// Package fsm is the Raft state machine of the control plane.
+//
+// A log entry is one type byte (a Command) followed by the command's JSON
+// payload. Apply is deterministic: it reads no clock, network or
+// randomness, only the entry and the current state, so every server
+// reaches the same state from the same log. Commands only ever grow: a
+// value is never reused. An unknown command is refused with an error
+// response (a newer leader may have written it; the operator must upgrade
+// this server); a known command whose payload does not decode is a corrupt
+// log and panics.
+//
+// Apply returns either an error or the command's response value; callers
+// check both raft's future.Error() and the response.
+package fsm

@@ -1,0 +1,125 @@
+package fsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler/state"
+)
+
+// FSM applies committed log entries to a state.Store.
+type FSM struct {
+	state *state.Store
+}
+
+// New returns an FSM over store.
+func New(store *state.Store) *FSM { return &FSM{state: store} }
+
+// State is the store the FSM writes.
+func (f *FSM) State() *state.Store { return f.state }
+
+// Apply implements raft.FSM.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	return f.ApplyEntry(l.Index, l.Data)
+}
+
+// ApplyEntry applies one encoded command at index; Apply's logic without
+// raft, for tests and replay.
+func (f *FSM) ApplyEntry(index uint64, data []byte) any {
+	if len(data) == 0 {
+		panic(fmt.Sprintf("fsm: empty log entry at index %d", index))
+	}
+	cmd, body := Command(data[0]), data[1:]
+	var resp any
+	err := f.state.Write(index, func(tx *state.Txn) error {
+		var err error
+		switch cmd {
+		case CmdJobRegister:
+			var c JobRegister
+			decode(index, cmd, body, &c)
+			err = applyJobRegister(tx, &c)
+		case CmdJobCancel:
+			var c JobCancel
+			decode(index, cmd, body, &c)
+			err = applyJobCancel(tx, &c)
+		case CmdPlanApply:
+			var c PlanApply
+			decode(index, cmd, body, &c)
+			resp, err = applyPlan(tx, &c)
+		case CmdAllocUpdate:
+			var c AllocUpdate
+			decode(index, cmd, body, &c)
+			err = applyAllocUpdate(tx, &c)
+		case CmdNodeRegister:
+			var c NodeRegister
+			decode(index, cmd, body, &c)
+			err = applyNodeRegister(tx, &c)
+		case CmdNodeHeartbeat:
+			var c NodeHeartbeat
+			decode(index, cmd, body, &c)
+			err = applyNodeHeartbeat(tx, &c)
+		case CmdNodeDown:
+			var c NodeDown
+			decode(index, cmd, body, &c)
+			err = applyNodeDown(tx, &c)
+		default:
+			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return resp
+}
+
+func decode(index uint64, cmd Command, body []byte, v any) {
+	if err := json.Unmarshal(body, v); err != nil {
+		panic(fmt.Sprintf("fsm: corrupt %v entry at index %d: %v", cmd, index, err))
+	}
+}
+
+// Snapshot implements raft.FSM.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	snap := f.state.Snapshot()
+	s := &snapshot{Index: snap.Index(), Jobs: snap.Jobs(), Nodes: snap.Nodes()}
+	for _, j := range s.Jobs {
+		s.Allocs = append(s.Allocs, snap.JobAllocs(j.ID)...)
+	}
+	return s, nil
+}
+
+// Restore implements raft.FSM.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	var s snapshot
+	if err := json.NewDecoder(rc).Decode(&s); err != nil {
+		return fmt.Errorf("fsm: restore: %w", err)
+	}
+	return f.state.Restore(s.Index, s.Jobs, s.Allocs, s.Nodes)
+}
+
+// snapshot is the whole state, written as one JSON document.
+type snapshot struct {
+	Index  uint64            `json:"index"`
+	Jobs   []*api.Job        `json:"jobs"`
+	Allocs []*api.Allocation `json:"allocs"`
+	Nodes  []*api.Node       `json:"nodes"`
+}
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if err := json.NewEncoder(sink).Encode(s); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("fsm: snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Config is one server's configuration.
+type Config struct {
+	// NodeID is this server's stable Raft ID.
+	NodeID string
+	// DataDir holds the Raft log, stable store and snapshots. Ignored when
+	// InMemory is set.
+	DataDir string
+	// RaftAddr is the TCP address Raft listens on (host:port).
+	RaftAddr string
+	// Bootstrap makes a server with no Raft state start a cluster of one.
+	Bootstrap bool
+	// HeartbeatTTL is how long a node may go without a heartbeat before it
+	// is marked down and its allocations are lost.
+	HeartbeatTTL time.Duration
+	// SnapshotThreshold is how many log entries trigger a Raft snapshot.
+	SnapshotThreshold uint64
+	// ApplyTimeout bounds one Raft write.
+	ApplyTimeout time.Duration
+	// LogOutput receives Raft's log lines (warnings and up).
+	LogOutput io.Writer
+
+	// InMemory and Transport are for tests: in-memory Raft stores and a
+	// given (usually in-memory) transport instead of raft-boltdb and TCP.
+	InMemory  bool
+	Transport raft.Transport
+	// Now is the clock; tests pass a fake one.
+	Now func() time.Time
+}
+
+// DefaultConfig returns a single-server configuration.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:            "server-1",
+		DataDir:           "phalanx-data/server",
+		RaftAddr:          "127.0.0.1:7401",
+		Bootstrap:         true,
+		HeartbeatTTL:      15 * time.Second,
+		SnapshotThreshold: 8192,
+		ApplyTimeout:      10 * time.Second,
+		LogOutput:         os.Stderr,
+		Now:               time.Now,
+	}
+}
+
+// TestConfig returns a configuration for in-process tests: in-memory Raft
+// with fast timeouts.
+func TestConfig(id string, trans raft.Transport) Config {
+	c := DefaultConfig()
+	c.NodeID, c.InMemory, c.Transport = id, true, trans
+	c.LogOutput = io.Discard
+	return c
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.NodeID == "":
+		return errors.New("server: node ID is empty")
+	case !c.InMemory && c.DataDir == "":
+		return errors.New("server: data dir is empty")
+	case c.Transport == nil && c.RaftAddr == "":
+		return errors.New("server: raft address is empty")
+	case c.HeartbeatTTL < time.Second:
+		return fmt.Errorf("server: heartbeat TTL %v is under 1s", c.HeartbeatTTL)
+	case c.ApplyTimeout <= 0:
+		return errors.New("server: apply timeout must be > 0")
+	case c.Now == nil:
+		return errors.New("server: no clock")
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler/fsm"
+)
+
+// These methods are what the HTTP API calls. Writes go through Raft and
+// need this server to be the leader; reads serve this server's state.
+
+// SubmitJob registers a validated job spec as a new queued job.
+func (s *Server) SubmitJob(ctx context.Context, spec *api.JobSpec) (*api.JobStatus, error) {
+	job := api.Job{
+		ID: newJobID(spec.Name), Name: spec.Name, Queue: spec.Queue, Priority: spec.Priority,
+		Spec: *spec, SubmitTime: s.cfg.Now(),
+	}
+	if _, err := s.apply(fsm.CmdJobRegister, &fsm.JobRegister{Job: job}); err != nil {
+		return nil, err
+	}
+	return s.Job(job.ID)
+}
+
+// newJobID returns the job's name and 50 random bits, e.g.
+// "hello-3kq7m2c9xa".
+func newJobID(name string) string {
+	var b [7]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
+	return name + "-" + strings.ToLower(enc[:10])
+}
+
+// CancelJob cancels a job that has not finished.
+func (s *Server) CancelJob(ctx context.Context, id string) (*api.JobStatus, error) {
+	job, err := s.state.Snapshot().Job(id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.apply(fsm.CmdJobCancel, &fsm.JobCancel{JobID: job.ID, Time: s.cfg.Now()}); err != nil {
+		return nil, err
+	}
+	return s.Job(job.ID)
+}
+
+// Job returns one job's status, by ID or unique ID prefix.
+func (s *Server) Job(id string) (*api.JobStatus, error) {
+	snap := s.state.Snapshot()
+	job, err := snap.Job(id)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewJobStatus(job, snap.JobAllocs(job.ID)), nil
+}
+
+// Jobs returns every job's status, oldest first.
+func (s *Server) Jobs() []*api.JobStatus {
+	snap := s.state.Snapshot()
+	var out []*api.JobStatus
+	for _, j := range snap.Jobs() {
+		out = append(out, api.NewJobStatus(j, snap.JobAllocs(j.ID)))
+	}
+	return out
+}
+
+// Nodes returns every registered node.
+func (s *Server) Nodes() []*api.Node { return s.state.Snapshot().Nodes() }
+
+// RegisterNode adds or refreshes an executor node.
+func (s *Server) RegisterNode(ctx context.Context, n *api.Node) error {
+	if n.ID == "" || n.Name == "" {
+		return fmt.Errorf("node needs an id and a name: %w", api.ErrInvalid)
+	}
+	node := *n
+	node.LastHeartbeat = s.cfg.Now()
+	_, err := s.apply(fsm.CmdNodeRegister, &fsm.NodeRegister{Node: node})
+	return err
+}
+
+// Heartbeat records that a node is alive.
+func (s *Server) Heartbeat(ctx context.Context, nodeID string) error {
+	_, err := s.apply(fsm.CmdNodeHeartbeat, &fsm.NodeHeartbeat{NodeID: nodeID, Time: s.cfg.Now()})
+	return err
+}
+
+// NodeAllocations blocks until the node's allocations change past index,
+// or ctx ends, and returns those an executor must act on.
+func (s *Server) NodeAllocations(ctx context.Context, nodeID string, index uint64) (*api.NodeAllocations, error) {
+	if _, err := s.state.Snapshot().Node(nodeID); err != nil {
+		return nil, err
+	}
+	allocs, idx, err := s.state.NodeAllocs(ctx, nodeID, index)
+	if err != nil {
+		return nil, err
+	}
+	if allocs == nil {
+		allocs = []*api.Allocation{}
+	}
+	return &api.NodeAllocations{Index: idx, Allocations: allocs}, nil
+}
+
+// UpdateAllocations records executors' reports.
+func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdate) error {
+	for _, u := range updates {
+		if u.ID == "" || u.State == "" {
+			return fmt.Errorf("allocation update needs id and state: %w", api.ErrInvalid)
+		}
+		if u.Time.IsZero() {
+			return fmt.Errorf("allocation update %s has no time: %w", u.ID, api.ErrInvalid)
+		}
+	}
+	_, err := s.apply(fsm.CmdAllocUpdate, &fsm.AllocUpdate{Updates: updates})
+	return err
+}
+
+// LogTarget finds the allocation whose logs a client asked for (allocID,
+// or by default the job's first member of its latest attempt) and the node
+// that keeps them. With wait set it blocks until the job has one.
+func (s *Server) LogTarget(ctx context.Context, jobID, allocID string, wait bool) (*api.Allocation, *api.Node, error) {
+	for {
+		changed := s.state.Changed()
+		snap := s.state.Snapshot()
+		job, err := snap.Job(jobID)
+		if err != nil {
+			return nil, nil, err
+		}
+		var target *api.Allocation
+		for _, a := range snap.JobAllocs(job.ID) {
+			if allocID != "" {
+				if a.ID == allocID || (len(allocID) >= 4 && strings.HasPrefix(a.ID, allocID)) {
+					target = a
+					break
+				}
+			} else if target == nil || a.Attempt > target.Attempt {
+				target = a
+			}
+		}
+		if target != nil {
+			node, err := snap.Node(target.NodeID)
+			if err != nil {
+				return nil, nil, fmt.Errorf("allocation %s: its node is unknown: %w", target.ID, err)
+			}
+			return target, node, nil
+		}
+		if allocID != "" {
+			return nil, nil, fmt.Errorf("job %s has no allocation %q: %w", job.ID, allocID, api.ErrNotFound)
+		}
+		if !wait || job.State.Terminal() {
+			return nil, nil, fmt.Errorf("job %s has no allocation yet (%s: %s): %w", job.ID, job.State, job.Reason, api.ErrNotFound)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, errors.Join(ctx.Err(), api.ErrNotFound)
+		case <-changed:
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler"
+	"github.com/phalanx-sched/phalanx/scheduler/fsm"
+	"github.com/phalanx-sched/phalanx/scheduler/state"
+)
+
+// DefaultMasterPort is the rendezvous port given to gang members as
+// MASTER_PORT (PyTorch's default).
+const DefaultMasterPort = 29500
+
+func (s *Server) monitorLeadership() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.shutdown:
+			return
+		case leader := <-s.raft.LeaderCh():
+			if leader {
+				s.startLeader()
+			} else {
+				s.stopLeader()
+			}
+		}
+	}
+}
+
+func (s *Server) startLeader() {
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	if s.leaderCancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.leaderCancel, s.leaderDone = cancel, done
+	go func() {
+		defer close(done)
+		s.leaderLoop(ctx)
+	}()
+}
+
+func (s *Server) stopLeader() {
+	s.leaderMu.Lock()
+	cancel, done := s.leaderCancel, s.leaderDone
+	s.leaderCancel, s.leaderDone = nil, nil
+	s.leaderMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// leaderLoop schedules after every state change and checks node
+// heartbeats once a second, until leadership ends.
+func (s *Server) leaderLoop(ctx context.Context) {
+	// Apply everything earlier leaders committed before deciding anything.
+	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+		log.Printf("server: leader barrier: %v", err)
+		return
+	}
+	since := s.cfg.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		changed := s.state.Changed()
+		if err := s.schedule(); err != nil && ctx.Err() == nil {
+			log.Printf("server: schedule: %v", err)
+		}
+		if err := s.checkHeartbeats(since); err != nil && ctx.Err() == nil {
+			log.Printf("server: heartbeats: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
+
+// schedule runs one placement pass over a snapshot and commits its plan.
+func (s *Server) schedule() error {
+	snap := s.state.Snapshot()
+	now := s.cfg.Now()
+	in := scheduler.Input{Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now}
+	jobs := map[string]*api.Job{}
+	for _, j := range snap.Jobs() {
+		if j.State.Terminal() {
+			continue
+		}
+		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
+			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
+			jobs[j.ID] = j
+		}
+	}
+	if len(in.Jobs) == 0 {
+		return nil
+	}
+	plan := scheduler.Schedule(in)
+	cmd := fsm.PlanApply{Time: now}
+	for _, jp := range plan.Jobs {
+		cmd.Allocs = append(cmd.Allocs, s.allocations(snap, jobs[jp.JobID], jp, now)...)
+	}
+	for _, p := range plan.Pending {
+		if jobs[p.JobID].Reason != p.Reason {
+			cmd.Pending = append(cmd.Pending, p)
+		}
+	}
+	if len(cmd.Allocs) == 0 && len(cmd.Pending) == 0 {
+		return nil
+	}
+	resp, err := s.apply(fsm.CmdPlanApply, &cmd)
+	if err != nil {
+		return err
+	}
+	if res, ok := resp.(*fsm.PlanResult); ok {
+		for id, why := range res.Rejected {
+			log.Printf("server: plan for job %s rejected at commit: %s", id, why)
+		}
+	}
+	return nil
+}
+
+// allocations turns one job's placements into allocations, with the
+// environment every member gets.
+func (s *Server) allocations(snap *state.Snapshot, job *api.Job, jp scheduler.JobPlacement, now time.Time) []api.Allocation {
+	nodes := map[string]*api.Node{}
+	for _, n := range snap.Nodes() {
+		nodes[n.ID] = n
+	}
+	// Rank 0 is the first member of the first group; its node is the
+	// rendezvous host, from this plan or from an earlier allocation.
+	masterNode := ""
+	for _, p := range jp.Placements {
+		if p.Member.GroupIndex == 0 && p.Member.Index == 0 {
+			masterNode = p.NodeID
+		}
+	}
+	if masterNode == "" {
+		for _, a := range snap.JobAllocs(job.ID) {
+			if a.Live() && a.Group == job.Spec.Groups[0].Name && a.Index == 0 {
+				masterNode = a.NodeID
+			}
+		}
+	}
+	masterAddr := "127.0.0.1"
+	if n, ok := nodes[masterNode]; ok {
+		masterAddr = hostOf(n.Address)
+	}
+	world := job.Members()
+	out := make([]api.Allocation, 0, len(jp.Placements))
+	for _, p := range jp.Placements {
+		group := job.Spec.Groups[p.Member.GroupIndex]
+		rank := p.Member.Index
+		for _, g := range job.Spec.Groups[:p.Member.GroupIndex] {
+			rank += g.Count
+		}
+		id := uuid.NewString()
+		task := group.Task
+		env := make(map[string]string, len(task.Env)+10)
+		for k, v := range task.Env {
+			env[k] = v
+		}
+		env["PHALANX_JOB_ID"] = job.ID
+		env["PHALANX_JOB_NAME"] = job.Name
+		env["PHALANX_ALLOC_ID"] = id
+		env["PHALANX_GROUP"] = group.Name
+		env["PHALANX_GROUP_INDEX"] = strconv.Itoa(p.Member.Index)
+		env["PHALANX_RANK"] = strconv.Itoa(rank)
+		env["PHALANX_WORLD_SIZE"] = strconv.Itoa(world)
+		env["MASTER_ADDR"] = masterAddr
+		env["MASTER_PORT"] = strconv.Itoa(DefaultMasterPort)
+		task.Env = env
+		nodeName := p.NodeID
+		if n, ok := nodes[p.NodeID]; ok {
+			nodeName = n.Name
+		}
+		out = append(out, api.Allocation{
+			ID: id, JobID: job.ID, JobName: job.Name, Group: group.Name, Index: p.Member.Index,
+			NodeID: p.NodeID, NodeName: nodeName, Attempt: job.Attempt, Task: task,
+			GPUs: p.GPUs, GPUIndices: p.GPUIndices, CreateTime: now,
+		})
+	}
+	return out
+}
+
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		return "127.0.0.1"
+	}
+	return host
+}
+
+// checkHeartbeats marks down every ready node whose last heartbeat is
+// older than the TTL. A new leader gives every node a full TTL from the
+// moment it took over, so a leader change never fences healthy nodes.
+func (s *Server) checkHeartbeats(leaderSince time.Time) error {
+	now := s.cfg.Now()
+	var down []*api.Node
+	for _, n := range s.state.Snapshot().Nodes() {
+		last := n.LastHeartbeat
+		if last.Before(leaderSince) {
+			last = leaderSince
+		}
+		if n.Status == api.NodeReady && now.Sub(last) > s.cfg.HeartbeatTTL {
+			down = append(down, n)
+		}
+	}
+	sort.Slice(down, func(i, j int) bool { return down[i].ID < down[j].ID })
+	for _, n := range down {
+		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(n.LastHeartbeat).Round(time.Second))
+		if _, err := s.apply(fsm.CmdNodeDown, &fsm.NodeDown{NodeID: n.ID, Reason: reason, Time: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler/fsm"
+	"github.com/phalanx-sched/phalanx/scheduler/state"
+)
+
+// Server is one control-plane server.
+type Server struct {
+	cfg    Config
+	raft   *raft.Raft
+	fsm    *fsm.FSM
+	state  *state.Store
+	closer []func() error
+
+	leaderMu     sync.Mutex
+	leaderCancel context.CancelFunc
+	leaderDone   chan struct{}
+	wg           sync.WaitGroup
+	shutdown     chan struct{}
+}
+
+// New starts a server: Raft, the FSM, and the leader loop whenever this
+// server is the leader.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, state: state.New(), shutdown: make(chan struct{})}
+	s.fsm = fsm.New(s.state)
+	if err := s.startRaft(); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.monitorLeadership()
+	return s, nil
+}
+
+func (s *Server) startRaft() error {
+	cfg := s.cfg
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: cfg.LogOutput})
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.HeartbeatTimeout = 500 * time.Millisecond
+	rc.ElectionTimeout = 500 * time.Millisecond
+	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	rc.CommitTimeout = 5 * time.Millisecond
+
+	var (
+		logs   raft.LogStore
+		stable raft.StableStore
+		snaps  raft.SnapshotStore
+		trans  = cfg.Transport
+	)
+	if cfg.InMemory {
+		mem := raft.NewInmemStore()
+		logs, stable, snaps = mem, mem, raft.NewInmemSnapshotStore()
+	} else {
+		dir := filepath.Join(cfg.DataDir, "raft")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("server: data dir: %w", err)
+		}
+		bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+		if err != nil {
+			return fmt.Errorf("server: open raft log %s: %w", dir, err)
+		}
+		s.closer = append(s.closer, bolt.Close)
+		cache, err := raft.NewLogCache(512, bolt)
+		if err != nil {
+			return err
+		}
+		logs, stable = cache, bolt
+		fs, err := raft.NewFileSnapshotStore(dir, 2, cfg.LogOutput)
+		if err != nil {
+			return fmt.Errorf("server: snapshot store: %w", err)
+		}
+		snaps = fs
+	}
+	if trans == nil {
+		addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+		if err != nil {
+			return fmt.Errorf("server: raft address %q: %w", cfg.RaftAddr, err)
+		}
+		tcp, err := raft.NewTCPTransport(cfg.RaftAddr, addr, 3, 10*time.Second, cfg.LogOutput)
+		if err != nil {
+			return fmt.Errorf("server: raft listen on %s: %w", cfg.RaftAddr, err)
+		}
+		s.closer = append(s.closer, tcp.Close)
+		trans = tcp
+	}
+	existing, err := raft.HasExistingState(logs, stable, snaps)
+	if err != nil {
+		return err
+	}
+	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, trans)
+	if err != nil {
+		return fmt.Errorf("server: start raft: %w", err)
+	}
+	s.raft = r
+	if cfg.Bootstrap && !existing {
+		conf := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
+		if err := r.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("server: bootstrap: %w", err)
+		}
+	}
+	return nil
+}
+
+// State is the replicated state as this server has applied it.
+func (s *Server) State() *state.Store { return s.state }
+
+// Raft is the underlying Raft node, for operator commands and tests.
+func (s *Server) Raft() *raft.Raft { return s.raft }
+
+// IsLeader reports whether this server is the Raft leader.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader describes who leads the cluster, as this server knows it.
+func (s *Server) Leader() api.LeaderStatus {
+	addr, id := s.raft.LeaderWithID()
+	return api.LeaderStatus{
+		Leader: string(addr), LeaderID: string(id),
+		IsSelf: s.IsLeader(), Index: s.state.Snapshot().Index(),
+	}
+}
+
+// WaitLeader blocks until some server leads the cluster, or ctx ends.
+func (s *Server) WaitLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if addr, _ := s.raft.LeaderWithID(); addr != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no raft leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// apply writes one command through Raft and returns the FSM's response.
+func (s *Server) apply(cmd fsm.Command, payload any) (any, error) {
+	data, err := fsm.Encode(cmd, payload)
+	if err != nil {
+		return nil, err
+	}
+	f := s.raft.Apply(data, s.cfg.ApplyTimeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return nil, fmt.Errorf("%v: %w", err, api.ErrNotLeader)
+		}
+		return nil, fmt.Errorf("raft apply %v: %w", cmd, err)
+	}
+	if err, ok := f.Response().(error); ok {
+		return nil, err
+	}
+	return f.Response(), nil
+}
+
+// Shutdown stops the leader loop and Raft, and closes the stores.
+func (s *Server) Shutdown() error {
+	select {
+	case <-s.shutdown:
+		return nil
+	default:
+	}
+	close(s.shutdown)
+	s.stopLeader()
+	err := s.raft.Shutdown().Error()
+	s.wg.Wait()
+	return errors.Join(err, s.close())
+}
+
+func (s *Server) close() error {
+	var errs []error
+	for i := len(s.closer) - 1; i >= 0; i-- {
+		errs = append(errs, s.closer[i]())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,309 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+// ErrNotFound is returned when a looked-up object does not exist.
+var ErrNotFound = api.ErrNotFound
+
+// Store holds the replicated state. It is safe for concurrent use; writes
+// come from one goroutine (the FSM).
+type Store struct {
+	mu      sync.RWMutex
+	db      *memdb.MemDB
+	index   uint64
+	changed chan struct{} // closed and replaced after every write or restore
+}
+
+// New returns an empty store.
+func New() *Store {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		panic(fmt.Sprintf("state: bad schema: %v", err)) // a programming error
+	}
+	return &Store{db: db, changed: make(chan struct{})}
+}
+
+// Snapshot returns a consistent, read-only view of the state as of now.
+func (s *Store) Snapshot() *Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return &Snapshot{txn: s.db.Txn(false), index: s.index}
+}
+
+// Changed returns a channel closed at the next write.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.changed
+}
+
+// Write runs fn in a write transaction at Raft index. If fn returns an
+// error nothing is written.
+func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := &Txn{Snapshot: Snapshot{txn: s.db.Txn(true), index: index}}
+	if err := fn(tx); err != nil {
+		tx.txn.Abort()
+		return err
+	}
+	tx.txn.Commit()
+	if index > s.index {
+		s.index = index
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return nil
+}
+
+// Restore replaces the whole state with the given objects, as a Raft
+// snapshot restore does. Blocking queries on the old state wake up.
+func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation, nodes []*api.Node) error {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return err
+	}
+	txn := db.Txn(true)
+	for _, j := range jobs {
+		if err := txn.Insert(tableJobs, j); err != nil {
+			return err
+		}
+	}
+	for _, a := range allocs {
+		if err := txn.Insert(tableAllocs, a); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		if err := txn.Insert(tableNodes, n); err != nil {
+			return err
+		}
+	}
+	txn.Commit()
+	s.mu.Lock()
+	s.db, s.index = db, index
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	return nil
+}
+
+// NodeAllocs is a blocking query: it returns the allocations of node that
+// an executor must act on (those not yet terminal) once the node's
+// allocations have changed past minIndex, or when ctx ends. The returned
+// index is the one to pass next time.
+func (s *Store) NodeAllocs(ctx context.Context, nodeID string, minIndex uint64) ([]*api.Allocation, uint64, error) {
+	for {
+		snap := s.Snapshot()
+		ws := memdb.NewWatchSet()
+		iter, err := snap.txn.Get(tableAllocs, "node", nodeID)
+		if err != nil {
+			return nil, 0, err
+		}
+		ws.Add(iter.WatchCh())
+		var out []*api.Allocation
+		var index uint64 = 1
+		for raw := iter.Next(); raw != nil; raw = iter.Next() {
+			a := raw.(*api.Allocation)
+			index = max(index, a.ModifyIndex)
+			if !a.State.Terminal() {
+				out = append(out, a)
+			}
+		}
+		if index > minIndex || ctx.Err() != nil {
+			sortAllocs(out)
+			return out, index, nil
+		}
+		ws.Add(s.Changed()) // a restore swaps the database under the watch
+		if err := ws.WatchCtx(ctx); err != nil {
+			sortAllocs(out)
+			return out, index, nil
+		}
+	}
+}
+
+// Snapshot is a read-only view of the state at one Raft index.
+type Snapshot struct {
+	txn   *memdb.Txn
+	index uint64
+}
+
+// Index is the Raft index of the last write this snapshot includes.
+func (s *Snapshot) Index() uint64 { return s.index }
+
+// Job returns the job with the given ID, or a unique ID prefix of at least
+// four characters.
+func (s *Snapshot) Job(id string) (*api.Job, error) {
+	raw, err := s.txn.First(tableJobs, "id", id)
+	if err != nil {
+		return nil, err
+	}
+	if raw != nil {
+		return raw.(*api.Job), nil
+	}
+	if len(id) < 4 {
+		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	iter, err := s.txn.Get(tableJobs, "id_prefix", id)
+	if err != nil {
+		return nil, err
+	}
+	var found *api.Job
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		if found != nil {
+			return nil, fmt.Errorf("job ID prefix %q matches more than one job", id)
+		}
+		found = raw.(*api.Job)
+	}
+	if found == nil {
+		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	return found, nil
+}
+
+// Jobs returns every job, oldest first.
+func (s *Snapshot) Jobs() []*api.Job {
+	var out []*api.Job
+	iter, _ := s.txn.Get(tableJobs, "id")
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		out = append(out, raw.(*api.Job))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CreateIndex != out[j].CreateIndex {
+			return out[i].CreateIndex < out[j].CreateIndex
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Alloc returns one allocation.
+func (s *Snapshot) Alloc(id string) (*api.Allocation, error) {
+	raw, err := s.txn.First(tableAllocs, "id", id)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("allocation %q: %w", id, ErrNotFound)
+	}
+	return raw.(*api.Allocation), nil
+}
+
+// JobAllocs returns every allocation of a job, terminal ones included,
+// ordered by attempt, group, index, then creation.
+func (s *Snapshot) JobAllocs(jobID string) []*api.Allocation {
+	return s.allocs("job", jobID)
+}
+
+// LiveAllocs returns the allocations that hold node resources.
+func (s *Snapshot) LiveAllocs() []*api.Allocation {
+	var out []*api.Allocation
+	iter, _ := s.txn.Get(tableAllocs, "id")
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		if a := raw.(*api.Allocation); a.Live() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// NodeAllocs returns every allocation placed on a node.
+func (s *Snapshot) NodeAllocs(nodeID string) []*api.Allocation {
+	return s.allocs("node", nodeID)
+}
+
+func (s *Snapshot) allocs(index, key string) []*api.Allocation {
+	var out []*api.Allocation
+	iter, _ := s.txn.Get(tableAllocs, index, key)
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		out = append(out, raw.(*api.Allocation))
+	}
+	sortAllocs(out)
+	return out
+}
+
+func sortAllocs(as []*api.Allocation) {
+	sort.Slice(as, func(i, j int) bool {
+		a, b := as[i], as[j]
+		if a.Attempt != b.Attempt {
+			return a.Attempt < b.Attempt
+		}
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		if a.Index != b.Index {
+			return a.Index < b.Index
+		}
+		if a.CreateIndex != b.CreateIndex {
+			return a.CreateIndex < b.CreateIndex
+		}
+		return a.ID < b.ID
+	})
+}
+
+// Node returns one node by ID, or by name when no ID matches.
+func (s *Snapshot) Node(id string) (*api.Node, error) {
+	raw, err := s.txn.First(tableNodes, "id", id)
+	if err != nil {
+		return nil, err
+	}
+	if raw != nil {
+		return raw.(*api.Node), nil
+	}
+	for _, n := range s.Nodes() {
+		if n.Name == id || (len(id) >= 4 && strings.HasPrefix(n.ID, id)) {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("node %q: %w", id, ErrNotFound)
+}
+
+// Nodes returns every node, by ID.
+func (s *Snapshot) Nodes() []*api.Node {
+	var out []*api.Node
+	iter, _ := s.txn.Get(tableNodes, "id")
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		out = append(out, raw.(*api.Node))
+	}
+	return out
+}
+
+// Txn is a write transaction. Its reads see its own writes.
+type Txn struct {
+	Snapshot
+}
+
+// PutJob inserts or replaces a job, stamping its indexes.
+func (tx *Txn) PutJob(j *api.Job) error {
+	stamp(&j.CreateIndex, &j.ModifyIndex, tx.index)
+	return tx.txn.Insert(tableJobs, j)
+}
+
+// PutAlloc inserts or replaces an allocation, stamping its indexes.
+func (tx *Txn) PutAlloc(a *api.Allocation) error {
+	stamp(&a.CreateIndex, &a.ModifyIndex, tx.index)
+	return tx.txn.Insert(tableAllocs, a)
+}
+
+// PutNode inserts or replaces a node, stamping its indexes.
+func (tx *Txn) PutNode(n *api.Node) error {
+	stamp(&n.CreateIndex, &n.ModifyIndex, tx.index)
+	return tx.txn.Insert(tableNodes, n)
+}
+
+func stamp(create, modify *uint64, index uint64) {
+	if *create == 0 {
+		*create = index
+	}
+	*modify = index
+}
