@@ -1,0 +1,4 @@
+package testimage
+
+// BuildImage exposes buildImage to the external tests.
+var BuildImage = buildImage
