@@ -1,0 +1,300 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/api/client"
+	"github.com/phalanx-sched/phalanx/executor/logs"
+)
+
+// Agent runs one node's allocations.
+type Agent struct {
+	cfg    Config
+	rt     Runtime
+	logs   *logs.Store
+	api    *client.Client
+	nodeID string
+	out    *reporter
+
+	mu    sync.Mutex
+	tasks map[string]*task // started by this process, not yet final
+	done  map[string]bool  // reported final; skipped until the server drops them
+}
+
+// task is one allocation this agent is running.
+type task struct {
+	alloc *api.Allocation
+	h     Handle // nil while starting
+	stop  bool   // a stop was asked for
+}
+
+// New returns an agent. The node ID is kept in DataDir so a restarted
+// agent is the same node.
+func New(cfg Config, rt Runtime) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("agent: data dir: %w", err)
+	}
+	id, err := loadNodeID(filepath.Join(cfg.DataDir, "node-id"))
+	if err != nil {
+		return nil, err
+	}
+	store, err := logs.NewStore(filepath.Join(cfg.DataDir, "logs"), cfg.LogMaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	c := client.New(cfg.Server)
+	return &Agent{
+		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id,
+		out:   newReporter(c),
+		tasks: map[string]*task{}, done: map[string]bool{},
+	}, nil
+}
+
+func loadNodeID(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("agent: node id: %w", err)
+	}
+	id := uuid.NewString()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("agent: node id: %w", err)
+	}
+	return id, nil
+}
+
+// NodeID is this node's stable ID.
+func (a *Agent) NodeID() string { return a.nodeID }
+
+// Logs is the agent's log store.
+func (a *Agent) Logs() *logs.Store { return a.logs }
+
+// Node is what the agent registers.
+func (a *Agent) Node() *api.Node {
+	gpus := a.cfg.GPUs
+	return &api.Node{
+		ID: a.nodeID, Name: a.cfg.NodeName, Address: a.cfg.Address, Labels: a.cfg.Labels,
+		Runtime: a.rt.Name(), GPUs: gpus, Status: api.NodeReady,
+		Resources: api.Resources{CPUMilli: a.cfg.CPUMilli, MemoryBytes: a.cfg.MemoryBytes, GPUs: len(gpus)},
+	}
+}
+
+// Run registers the node and works until ctx ends. Tasks keep running
+// after Run returns; a restarted agent finds them again through its
+// runtime.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := retry(ctx, "register node", func() error { return a.api.RegisterNode(ctx, a.Node()) }); err != nil {
+		return err
+	}
+	log.Printf("agent: node %s (%s) registered with %s, runtime %s, %d GPUs",
+		a.cfg.NodeName, a.nodeID, a.cfg.Server, a.rt.Name(), len(a.cfg.GPUs))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.heartbeat(ctx) }()
+	go func() { defer wg.Done(); a.out.run(ctx) }()
+	a.poll(ctx)
+	wg.Wait()
+	return nil
+}
+
+func (a *Agent) heartbeat(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := a.api.Heartbeat(ctx, a.nodeID)
+		if errors.Is(err, api.ErrNotFound) {
+			// The servers do not know this node (their state was reset):
+			// register again.
+			err = a.api.RegisterNode(ctx, a.Node())
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Printf("agent: heartbeat: %v", err)
+		}
+	}
+}
+
+// poll long-polls the node's allocations and acts on every change.
+func (a *Agent) poll(ctx context.Context) {
+	var index uint64
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		res, err := a.api.NodeAllocations(ctx, a.nodeID, index, 30*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Printf("agent: poll allocations: %v", err)
+			backoff.wait(ctx)
+			continue
+		}
+		backoff.reset()
+		index = res.Index
+		a.reconcile(ctx, res.Allocations)
+	}
+}
+
+// reconcile starts what should run and stops what should not.
+func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	listed := make(map[string]bool, len(allocs))
+	for _, al := range allocs {
+		listed[al.ID] = true
+		if a.done[al.ID] {
+			continue
+		}
+		t := a.tasks[al.ID]
+		switch {
+		case al.DesiredState == api.DesiredRun && t == nil:
+			t = &task{alloc: al}
+			a.tasks[al.ID] = t
+			a.logs.Expect(al.ID)
+			go a.run(ctx, t)
+		case al.DesiredState == api.DesiredStop && t != nil:
+			a.requestStop(ctx, t)
+		case al.DesiredState == api.DesiredStop && t == nil:
+			a.done[al.ID] = true
+			a.out.send(api.AllocUpdate{ID: al.ID, State: api.AllocStopped,
+				Message: "stopped before it started", Time: a.cfg.Now()})
+		}
+	}
+	for id := range a.done {
+		if !listed[id] {
+			delete(a.done, id)
+		}
+	}
+}
+
+// requestStop asks a task to stop; a.mu is held.
+func (a *Agent) requestStop(ctx context.Context, t *task) {
+	if t.stop {
+		return
+	}
+	t.stop = true
+	if t.h != nil {
+		go a.stopTask(ctx, t.h, t.alloc)
+	}
+}
+
+func (a *Agent) stopTask(ctx context.Context, h Handle, al *api.Allocation) {
+	grace := al.Task.KillTimeout.D()
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	if err := h.Stop(ctx, grace); err != nil && ctx.Err() == nil {
+		log.Printf("agent: stop %s: %v", al.ID, err)
+	}
+}
+
+// run starts one allocation's task, waits for it and reports how it
+// ended.
+func (a *Agent) run(ctx context.Context, t *task) {
+	id := t.alloc.ID
+	w, err := a.logs.Open(id)
+	if err != nil {
+		a.finish(t, api.AllocFailed, nil, "cannot open log: "+err.Error())
+		return
+	}
+	h, err := a.rt.Start(ctx, t.alloc, w)
+	if err != nil {
+		fmt.Fprintf(w, "[phalanx: task did not start: %v]\n", err)
+		w.Close()
+		a.finish(t, api.AllocFailed, nil, err.Error())
+		return
+	}
+	a.mu.Lock()
+	t.h = h
+	stop := t.stop
+	a.mu.Unlock()
+	a.out.send(api.AllocUpdate{ID: id, State: api.AllocRunning, Time: a.cfg.Now()})
+	if stop {
+		go a.stopTask(ctx, h, t.alloc)
+	}
+	res, err := h.Wait(ctx)
+	w.Close()
+	if ctx.Err() != nil {
+		return // the agent is stopping; the task runs on
+	}
+	if err != nil {
+		a.finish(t, api.AllocFailed, nil, "runtime lost the task: "+err.Error())
+		return
+	}
+	a.mu.Lock()
+	stopped := t.stop
+	a.mu.Unlock()
+	state := api.AllocSucceeded
+	switch {
+	case stopped:
+		state = api.AllocStopped
+	case res.ExitCode != 0:
+		state = api.AllocFailed
+	}
+	code := res.ExitCode
+	a.finish(t, state, &code, res.Message)
+	if err := h.Remove(context.WithoutCancel(ctx)); err != nil {
+		log.Printf("agent: remove %s: %v", id, err)
+	}
+}
+
+func (a *Agent) finish(t *task, state api.AllocState, code *int, msg string) {
+	a.mu.Lock()
+	delete(a.tasks, t.alloc.ID)
+	a.done[t.alloc.ID] = true
+	a.mu.Unlock()
+	a.out.send(api.AllocUpdate{ID: t.alloc.ID, State: state, ExitCode: code, Message: msg, Time: a.cfg.Now()})
+}
+
+// Handler serves the agent's HTTP API: allocation logs for the servers.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/allocations/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fw := flushWriter{w}
+		var err error
+		if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
+			err = a.logs.Follow(r.Context(), id, fw)
+		} else {
+			err = a.logs.Read(id, fw)
+		}
+		if errors.Is(err, logs.ErrNotFound) {
+			http.Error(w, fmt.Sprintf("no logs for allocation %s on this node", id), http.StatusNotFound)
+		}
+	})
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "ok %s\n", a.nodeID)
+	})
+	return mux
+}
+
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
+}

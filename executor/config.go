@@ -1,0 +1,70 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+// Config is an agent's configuration.
+type Config struct {
+	// Server is a control-plane server's HTTP address.
+	Server string
+	// NodeName names the node; default the host name.
+	NodeName string
+	// DataDir keeps the node ID and the allocations' logs and work dirs.
+	DataDir string
+	// Address is the host:port servers reach this agent's HTTP API on, to
+	// fetch logs.
+	Address string
+	// Labels are the node's labels, for node selectors.
+	Labels map[string]string
+	// CPUMilli and MemoryBytes are what the node offers; 0 means all of
+	// the host's.
+	CPUMilli    int64
+	MemoryBytes int64
+	// GPUs are the node's GPUs, from gpu discovery.
+	GPUs []api.GPU
+	// HeartbeatInterval is how often the agent heartbeats; keep it well
+	// under the servers' heartbeat TTL.
+	HeartbeatInterval time.Duration
+	// LogMaxBytes caps each allocation's kept log.
+	LogMaxBytes int64
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// DefaultConfig returns an agent configuration with defaults filled in,
+// except for what depends on the host (name, resources).
+func DefaultConfig() Config {
+	return Config{
+		Server:            "127.0.0.1:7400",
+		DataDir:           "phalanx-data/agent",
+		HeartbeatInterval: 3 * time.Second,
+		LogMaxBytes:       10 << 20,
+		Now:               time.Now,
+	}
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Server == "":
+		return errors.New("agent: no server address")
+	case c.DataDir == "":
+		return errors.New("agent: no data dir")
+	case c.Address == "":
+		return errors.New("agent: no advertised HTTP address")
+	case c.NodeName == "":
+		return errors.New("agent: no node name")
+	case c.CPUMilli < 0 || c.MemoryBytes < 0:
+		return fmt.Errorf("agent: negative resources (cpu %dm, memory %d)", c.CPUMilli, c.MemoryBytes)
+	case c.HeartbeatInterval < 100*time.Millisecond:
+		return fmt.Errorf("agent: heartbeat interval %v is under 100ms", c.HeartbeatInterval)
+	case c.Now == nil:
+		return errors.New("agent: no clock")
+	}
+	return nil
+}

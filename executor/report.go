@@ -1,0 +1,97 @@
+package executor
+
+import (
+	"context"
+	"log"
+	"sync"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/api/client"
+)
+
+// reporter sends allocation updates to the servers in order, batching
+// what queued up meanwhile, and retries until they are accepted.
+type reporter struct {
+	api   *client.Client
+	mu    sync.Mutex
+	queue []api.AllocUpdate
+	wake  chan struct{}
+}
+
+func newReporter(c *client.Client) *reporter {
+	return &reporter{api: c, wake: make(chan struct{}, 1)}
+}
+
+func (r *reporter) send(u api.AllocUpdate) {
+	r.mu.Lock()
+	r.queue = append(r.queue, u)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reporter) run(ctx context.Context) {
+	b := newBackoff()
+	for {
+		r.mu.Lock()
+		batch := append([]api.AllocUpdate(nil), r.queue...)
+		r.mu.Unlock()
+		if len(batch) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wake:
+				continue
+			}
+		}
+		if err := r.api.UpdateAllocations(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Printf("agent: report %d allocation updates: %v (will retry)", len(batch), err)
+			b.wait(ctx)
+			continue
+		}
+		b.reset()
+		r.mu.Lock()
+		r.queue = r.queue[len(batch):]
+		r.mu.Unlock()
+	}
+}
+
+// backoff waits 100ms, doubling to 5s.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
+
+func (b *backoff) reset() { b.d = 100 * time.Millisecond }
+
+func (b *backoff) wait(ctx context.Context) {
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	b.d = min(2*b.d, 5*time.Second)
+}
+
+// retry calls fn until it succeeds or ctx ends, with backoff, logging
+// failures.
+func retry(ctx context.Context, what string, fn func() error) error {
+	b := newBackoff()
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Printf("agent: %s: %v (retrying)", what, err)
+		b.wait(ctx)
+	}
+}
