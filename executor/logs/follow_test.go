@@ -55,7 +55,7 @@ func TestSlowFollowerAcrossRotations(t *testing.T) {
 			go func() { done <- s.Follow(context.Background(), "slow", g) }()
 			<-g.entered
 
-			put(strings.Repeat("b", 40)) // fills the first file
+			put(strings.Repeat("b", 40))  // fills the first file
 			for i := range tc.rotations { // each write starts a new file
 				put(strings.Repeat(string(rune('c'+i)), 50))
 			}
