@@ -1,0 +1,25 @@
+// Package scheduler is Phalanx's pure placement core: given a snapshot of
+// nodes, live allocations and the work still to place, Schedule returns a
+// Plan that says, for every job it could place, which node and which exact
+// GPUs each member gets, and for every job it could not, why.
+//
+// The contract:
+//
+//   - Schedule is a pure function of its Input. It does no IO, never reads
+//     the clock (the caller passes Input.Now), draws no random numbers,
+//     starts no goroutines and never lets map iteration order decide
+//     anything. The same Input, in any slice order, gives the same Plan,
+//     bit for bit. The leader, `phalanx sim` and the tests run the same code.
+//   - Schedule never mutates its Input.
+//   - "Does not fit" is an answer, not an error: every job with members
+//     that were not placed gets a Pending entry with a human-readable reason
+//     ("0/3 nodes fit: 2 too few free GPUs, 1 not enough memory").
+//   - A gang job (Spec.Gang) is placed whole or not at all.
+//   - The plan is a proposal. The leader re-checks it against the latest
+//     state before committing it through Raft; NodeUsage and CheckPlacement
+//     are the check, shared so that plan and re-check agree on what fits.
+//   - Missing says which members of a job need a node now, from the job and
+//     all of its allocations; its output is what JobRequest.Members expects.
+//
+// The package imports only the standard library and package api.
+package scheduler

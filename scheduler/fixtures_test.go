@@ -1,0 +1,103 @@
+package scheduler
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+const gi = 1 << 30
+
+const h100 = "NVIDIA H100 80GB HBM3"
+
+var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// node returns a ready node with cpu cores, mem GiB and gpus healthy
+// 80 GiB H100s with indices 0..gpus-1.
+func node(id string, cpu, mem int64, gpus int) *api.Node {
+	n := &api.Node{
+		ID: id, Name: id, Status: api.NodeReady, Runtime: "docker",
+		Resources: api.Resources{CPUMilli: cpu * 1000, MemoryBytes: mem * gi, GPUs: gpus},
+	}
+	for i := range gpus {
+		n.GPUs = append(n.GPUs, api.GPU{Index: i, UUID: uuid(id, i), Model: h100, MemoryBytes: 80 * gi, Healthy: true})
+	}
+	return n
+}
+
+func uuid(nodeID string, index int) string { return fmt.Sprintf("GPU-%s-%d", nodeID, index) }
+
+func down(n *api.Node) *api.Node { n.Status = api.NodeDown; return n }
+
+// gpuModel sets every GPU of n to model with mem GiB.
+func gpuModel(n *api.Node, model string, mem int64) *api.Node {
+	for i := range n.GPUs {
+		n.GPUs[i].Model, n.GPUs[i].MemoryBytes = model, mem*gi
+	}
+	return n
+}
+
+func unhealthy(n *api.Node, indices ...int) *api.Node {
+	for _, i := range indices {
+		n.GPUs[i].Healthy = false
+	}
+	return n
+}
+
+// res is cpu cores, mem GiB and gpus.
+func res(cpu, mem int64, gpus int) api.Resources {
+	return api.Resources{CPUMilli: cpu * 1000, MemoryBytes: mem * gi, GPUs: gpus}
+}
+
+func group(name string, count int, r api.Resources) api.Group {
+	return api.Group{Name: name, Count: count, Task: api.Task{Image: "busybox", Resources: r}}
+}
+
+// job returns a queued job submitted age minutes after t0.
+func job(id string, priority, minute int, gang bool, groups ...api.Group) *api.Job {
+	return &api.Job{
+		ID: id, Name: id, Queue: "default", Priority: priority, State: api.JobQueued,
+		Spec:       api.JobSpec{Name: id, Queue: "default", Priority: priority, Gang: gang, Groups: groups},
+		SubmitTime: t0.Add(time.Duration(minute) * time.Minute),
+	}
+}
+
+// request asks for every member Missing reports for a job with no allocations.
+func request(j *api.Job) *JobRequest {
+	return &JobRequest{Job: j, Members: Missing(j, nil)}
+}
+
+func requests(jobs ...*api.Job) []*JobRequest {
+	var out []*JobRequest
+	for _, j := range jobs {
+		out = append(out, request(j))
+	}
+	return out
+}
+
+// alloc returns a running allocation of job on node holding r and gpus.
+func alloc(id, jobID, nodeID string, r api.Resources, gpus ...int) *api.Allocation {
+	a := &api.Allocation{
+		ID: id, JobID: jobID, Group: "g", NodeID: nodeID, Task: api.Task{Resources: r},
+		DesiredState: api.DesiredRun, State: api.AllocRunning, GPUIndices: gpus,
+	}
+	for _, g := range gpus {
+		a.GPUs = append(a.GPUs, uuid(nodeID, g))
+	}
+	return a
+}
+
+func member(group string, groupIndex, index int) Member {
+	return Member{Group: group, GroupIndex: groupIndex, Index: index}
+}
+
+// place is a placement of member on node holding gpus.
+func place(m Member, nodeID string, gpus ...int) Placement {
+	p := Placement{Member: m, NodeID: nodeID}
+	for _, g := range gpus {
+		p.GPUIndices = append(p.GPUIndices, g)
+		p.GPUs = append(p.GPUs, uuid(nodeID, g))
+	}
+	return p
+}

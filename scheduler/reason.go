@@ -1,0 +1,212 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Causes for a node not fitting a member, in the order they are checked:
+// what can never change on a node first, then what placements use up.
+const (
+	causeTooFewGPUs    = "too few GPUs"
+	causeModel         = "gpu_model mismatch"
+	causeGPUMemory     = "gpu_memory too small"
+	causeUnhealthy     = "unhealthy GPUs"
+	causeCPU           = "not enough CPU"
+	causeMemory        = "not enough memory"
+	causeTooFewFree    = "too few free GPUs"
+	causeNotReadyOther = "not ready"
+)
+
+// explain says why d fits on no node right now. With next set, the
+// wording refers to the next member of a job that placed some already.
+func (c *cluster) explain(d *demand, next bool) string {
+	if c.ready == 0 {
+		return "no ready nodes"
+	}
+	if why := c.neverFits(d); why != "" {
+		return why
+	}
+	var counts []causeCount
+	misfits := 0
+	for i := range c.nodes {
+		why := c.cause(i, d)
+		if why == "" {
+			continue // fits; cannot happen when explain is called
+		}
+		misfits++
+		k := slices.IndexFunc(counts, func(cc causeCount) bool { return cc.cause == why })
+		if k < 0 {
+			k = len(counts)
+			counts = append(counts, causeCount{cause: why})
+		}
+		counts[k].n++
+	}
+	slices.SortFunc(counts, func(a, b causeCount) int {
+		if a.n != b.n {
+			return b.n - a.n
+		}
+		return strings.Compare(a.cause, b.cause)
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d nodes fit", len(c.nodes)-misfits, len(c.nodes))
+	if next {
+		b.WriteString(" the next")
+	}
+	for i, cc := range counts {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d %s", cc.n, cc.cause)
+	}
+	return b.String()
+}
+
+type causeCount struct {
+	cause string
+	n     int
+}
+
+// cause returns the first reason d does not fit on node i now, or "".
+func (c *cluster) cause(i int, d *demand) string {
+	s := &c.nodes[i]
+	if !s.ready {
+		if s.node.Status == "" {
+			return causeNotReadyOther
+		}
+		return string(s.node.Status)
+	}
+	if need := d.res.GPUs; need > 0 {
+		var model, memory, healthy, free int
+		for k := range s.gpus {
+			g := &s.gpus[k]
+			if !d.modelOK[g.model] {
+				continue
+			}
+			model++
+			if g.memory < d.res.GPUMemoryBytes {
+				continue
+			}
+			memory++
+			if !g.healthy {
+				continue
+			}
+			healthy++
+			if !g.held {
+				free++
+			}
+		}
+		switch {
+		case len(s.gpus) < need:
+			return causeTooFewGPUs
+		case model < need:
+			return causeModel
+		case memory < need:
+			return causeGPUMemory
+		case healthy < need:
+			return causeUnhealthy
+		case s.freeCPU < d.res.CPUMilli:
+			return causeCPU
+		case s.freeMem < d.res.MemoryBytes:
+			return causeMemory
+		case free < need:
+			return causeTooFewFree
+		}
+		return ""
+	}
+	switch {
+	case s.freeCPU < d.res.CPUMilli:
+		return causeCPU
+	case s.freeMem < d.res.MemoryBytes:
+		return causeMemory
+	}
+	return ""
+}
+
+// neverFits returns why d could not fit on any node even if every node were
+// empty, ready and healthy, or "" if some node could hold it.
+func (c *cluster) neverFits(d *demand) string {
+	var cpu, mem, gpus, eligible bool
+	for i := range c.nodes {
+		s := &c.nodes[i]
+		r := s.node.Resources
+		okCPU, okMem := r.CPUMilli >= d.res.CPUMilli, r.MemoryBytes >= d.res.MemoryBytes
+		okGPUs := len(s.gpus) >= d.res.GPUs
+		n := 0
+		for k := range s.gpus {
+			if d.modelOK[s.gpus[k].model] && s.gpus[k].memory >= d.res.GPUMemoryBytes {
+				n++
+			}
+		}
+		okEligible := n >= d.res.GPUs
+		if okCPU && okMem && okGPUs && okEligible {
+			return ""
+		}
+		cpu, mem, gpus, eligible = cpu || okCPU, mem || okMem, gpus || okGPUs, eligible || okEligible
+	}
+	switch {
+	case !cpu:
+		return "no node has " + formatCPU(d.res.CPUMilli) + " in total"
+	case !mem:
+		return "no node has " + formatBytes(d.res.MemoryBytes) + " memory in total"
+	case !gpus:
+		return "no node has " + formatGPUs(d.res.GPUs) + " in total"
+	case !eligible:
+		return "no node has " + formatGPUs(d.res.GPUs) + gpuFilter(d) + " in total"
+	}
+	return "no node has " + formatResources(d) + " in total"
+}
+
+func gpuFilter(d *demand) string {
+	var parts []string
+	if d.res.GPUModel != "" {
+		parts = append(parts, fmt.Sprintf("gpu_model %q", d.res.GPUModel))
+	}
+	if d.res.GPUMemoryBytes > 0 {
+		parts = append(parts, "gpu_memory >= "+formatBytes(d.res.GPUMemoryBytes))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(parts, " and ")
+}
+
+func formatResources(d *demand) string {
+	parts := []string{formatCPU(d.res.CPUMilli), formatBytes(d.res.MemoryBytes) + " memory"}
+	if d.res.GPUs > 0 {
+		parts = append(parts, formatGPUs(d.res.GPUs)+gpuFilter(d))
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+func formatCPU(milli int64) string {
+	switch {
+	case milli == 1000:
+		return "1 CPU"
+	case milli%1000 == 0:
+		return fmt.Sprintf("%d CPUs", milli/1000)
+	}
+	return fmt.Sprintf("%dm CPU", milli)
+}
+
+func formatGPUs(n int) string {
+	if n == 1 {
+		return "1 GPU"
+	}
+	return fmt.Sprintf("%d GPUs", n)
+}
+
+func formatBytes(b int64) string {
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"Ti", 1 << 40}, {"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10}} {
+		if b != 0 && b%u.size == 0 {
+			return fmt.Sprintf("%d%s", b/u.size, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%d bytes", b)
+}
