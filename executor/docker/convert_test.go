@@ -1,0 +1,195 @@
+package docker
+
+import (
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/strslice"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+func TestContainerSpec(t *testing.T) {
+	base := func() *api.Allocation {
+		return &api.Allocation{
+			ID:      "a1",
+			JobID:   "j1",
+			JobName: "train",
+			Group:   "worker",
+			Index:   2,
+			Task: api.Task{
+				Image:      "pytorch/pytorch:2.4.0",
+				Command:    []string{"torchrun", "train.py"},
+				Env:        map[string]string{"ZED": "z", "ALPHA": "a", "PHALANX_RANK": "2"},
+				WorkingDir: "/work",
+				Resources:  api.Resources{CPUMilli: 1500, MemoryBytes: 1 << 30},
+			},
+		}
+	}
+	wantConfig := func() *container.Config {
+		return &container.Config{
+			Image:      "pytorch/pytorch:2.4.0",
+			Entrypoint: strslice.StrSlice{"torchrun", "train.py"},
+			Env: []string{"ALPHA=a", "PHALANX_RANK=2", "ZED=z",
+				"NVIDIA_VISIBLE_DEVICES=", "CUDA_VISIBLE_DEVICES="},
+			WorkingDir: "/work",
+			Labels: map[string]string{
+				"phalanx.alloc_id": "a1",
+				"phalanx.job_id":   "j1",
+				"phalanx.job_name": "train",
+				"phalanx.group":    "worker",
+				"phalanx.index":    "2",
+				"phalanx.managed":  "true",
+			},
+		}
+	}
+	wantHost := func() *container.HostConfig {
+		init, pids := true, int64(4096)
+		return &container.HostConfig{
+			Init:       &init,
+			Privileged: false,
+			LogConfig: container.LogConfig{Type: "json-file",
+				Config: map[string]string{"max-size": "10m", "max-file": "1"}},
+			Resources: container.Resources{
+				NanoCPUs:   1_500_000_000,
+				Memory:     1 << 30,
+				MemorySwap: 1 << 30,
+				PidsLimit:  &pids,
+			},
+		}
+	}
+	gpus := []string{"GPU-aaa", "GPU-bbb"}
+
+	for _, tc := range []struct {
+		name      string
+		alloc     func(*api.Allocation)
+		cfg       func(*Config)
+		wantCfg   func(*container.Config)
+		wantHostC func(*container.HostConfig)
+	}{
+		{name: "defaults"},
+		{
+			name:    "no command runs the image default",
+			alloc:   func(a *api.Allocation) { a.Task.Command = nil },
+			wantCfg: func(c *container.Config) { c.Entrypoint = nil },
+		},
+		{
+			name: "no limits",
+			alloc: func(a *api.Allocation) {
+				a.Task.Resources = api.Resources{}
+			},
+			wantHostC: func(h *container.HostConfig) {
+				h.Resources.NanoCPUs, h.Resources.Memory, h.Resources.MemorySwap = 0, 0, 0
+			},
+		},
+		{
+			name: "config: pids, log size, network",
+			cfg: func(c *Config) {
+				c.PidsLimit, c.LogMaxSize, c.Network = 100, "1m", "phalanx-net"
+			},
+			wantHostC: func(h *container.HostConfig) {
+				pids := int64(100)
+				h.Resources.PidsLimit = &pids
+				h.LogConfig.Config["max-size"] = "1m"
+				h.NetworkMode = "phalanx-net"
+			},
+		},
+		{
+			name: "task cannot choose its GPUs",
+			alloc: func(a *api.Allocation) {
+				a.Task.Env["NVIDIA_VISIBLE_DEVICES"] = "all"
+				a.Task.Env["CUDA_VISIBLE_DEVICES"] = "0"
+			},
+		},
+		{
+			name:  "gpus, env mode",
+			alloc: func(a *api.Allocation) { a.GPUs = gpus },
+			wantCfg: func(c *container.Config) {
+				c.Env[3] = "NVIDIA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb"
+				c.Env[4] = "CUDA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb"
+			},
+		},
+		{
+			name:  "gpus, nvidia mode",
+			alloc: func(a *api.Allocation) { a.GPUs = gpus },
+			cfg:   func(c *Config) { c.GPUMode = GPUModeNvidia },
+			wantCfg: func(c *container.Config) {
+				c.Env[3] = "NVIDIA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb"
+				c.Env[4] = "CUDA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb"
+			},
+			wantHostC: func(h *container.HostConfig) {
+				h.Resources.DeviceRequests = []container.DeviceRequest{{
+					Driver:       "nvidia",
+					DeviceIDs:    []string{"GPU-aaa", "GPU-bbb"},
+					Capabilities: [][]string{{"gpu"}},
+				}}
+			},
+		},
+		{
+			name:    "no gpus, nvidia mode: void",
+			cfg:     func(c *Config) { c.GPUMode = GPUModeNvidia },
+			wantCfg: func(c *container.Config) { c.Env[3] = "NVIDIA_VISIBLE_DEVICES=void" },
+		},
+		{
+			name:  "gpus, cdi mode",
+			alloc: func(a *api.Allocation) { a.GPUs = gpus },
+			cfg:   func(c *Config) { c.GPUMode = GPUModeCDI },
+			wantCfg: func(c *container.Config) {
+				c.Env[3] = "NVIDIA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb"
+				c.Env[4] = "CUDA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb"
+			},
+			wantHostC: func(h *container.HostConfig) {
+				h.Resources.DeviceRequests = []container.DeviceRequest{{
+					Driver:    "cdi",
+					DeviceIDs: []string{"nvidia.com/gpu=GPU-aaa", "nvidia.com/gpu=GPU-bbb"},
+				}}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc, cfg := base(), DefaultConfig()
+			if tc.alloc != nil {
+				tc.alloc(alloc)
+			}
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			wc, wh := wantConfig(), wantHost()
+			if tc.wantCfg != nil {
+				tc.wantCfg(wc)
+			}
+			if tc.wantHostC != nil {
+				tc.wantHostC(wh)
+			}
+			gotC, gotH, name := containerSpec(alloc, cfg)
+			if name != "phalanx-a1" {
+				t.Errorf("name = %q, want phalanx-a1", name)
+			}
+			if diff := cmp.Diff(wc, gotC); diff != "" {
+				t.Errorf("container.Config (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(wh, gotH); diff != "" {
+				t.Errorf("container.HostConfig (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("DefaultConfig: %v", err)
+	}
+	if diff := cmp.Diff(DefaultConfig(), Config{}.withDefaults()); diff != "" {
+		t.Errorf("zero Config with defaults (-want +got):\n%s", diff)
+	}
+	for _, c := range []Config{
+		{PidsLimit: -1, GPUMode: "env", LogMaxSize: "10m"},
+		{PidsLimit: 1, GPUMode: "amd", LogMaxSize: "10m"},
+		{PidsLimit: 1, GPUMode: "env", LogMaxSize: "lots"},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil", c)
+		}
+	}
+}
