@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/api/client"
+	"github.com/phalanx-sched/phalanx/api/jobspec"
+)
+
+func cmdJob(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("job needs a subcommand (run, validate, status, list, logs, cancel): %w", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlags("job "+sub, stderr)
+	addr := fs.String("addr", client.AddrFromEnv(), "server HTTP address ($PHALANX_ADDR)")
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	c := func() *client.Client { return client.New(*addr) }
+	switch sub {
+	case "run":
+		return jobRun(ctx, fs, args, c, stdout, stderr)
+	case "validate":
+		return jobValidate(fs, args, stdout, stderr)
+	case "status":
+		var o output
+		o.register(fs)
+		pos, err := parse(fs, args, 1, 1, "a job ID")
+		if err != nil {
+			return err
+		}
+		if err := o.check(); err != nil {
+			return err
+		}
+		st, err := c().Job(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if o.format == "json" {
+			return printJSON(stdout, st)
+		}
+		printJobStatus(stdout, st)
+		return nil
+	case "list":
+		var o output
+		o.register(fs)
+		if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
+			return err
+		}
+		if err := o.check(); err != nil {
+			return err
+		}
+		jobs, err := c().Jobs(ctx)
+		if err != nil {
+			return err
+		}
+		if o.format == "json" {
+			return printJSON(stdout, jobs)
+		}
+		printJobList(stdout, jobs)
+		return nil
+	case "logs":
+		follow := fs.Bool("f", false, "follow: stream output until the task ends")
+		alloc := fs.String("alloc", "", "allocation ID or prefix (default: the job's first member)")
+		pos, err := parse(fs, args, 1, 1, "a job ID")
+		if err != nil {
+			return err
+		}
+		return c().Logs(ctx, pos[0], *alloc, *follow, stdout)
+	case "cancel":
+		pos, err := parse(fs, args, 1, 1, "a job ID")
+		if err != nil {
+			return err
+		}
+		st, err := c().CancelJob(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "job %s cancelled; running tasks get SIGTERM, then SIGKILL after their kill_timeout\n", st.ID)
+		return nil
+	}
+	return fmt.Errorf("unknown job subcommand %q: %w", sub, errUsage)
+}
+
+func jobValidate(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	pos, err := parse(fs, args, 1, 1, "a job file")
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	spec, err := jobspec.Parse(pos[0], b)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitCode(1)
+	}
+	fmt.Fprintf(stdout, "%s: ok: job %q, %d groups, %d tasks\n", pos[0], spec.Name, len(spec.Groups), (&api.Job{Spec: *spec}).Members())
+	return nil
+}
+
+func jobRun(ctx context.Context, fs *flag.FlagSet, args []string, c func() *client.Client, stdout, stderr io.Writer) error {
+	wait := fs.Bool("wait", false, "wait for the job to finish, showing progress; exit 0 only if it succeeded")
+	var o output
+	o.register(fs)
+	pos, err := parse(fs, args, 1, 1, "a job file")
+	if err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	// Check locally first: the same errors, without a round trip.
+	if _, err := jobspec.Parse(pos[0], b); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitCode(1)
+	}
+	cl := c()
+	st, err := cl.SubmitJob(ctx, pos[0], b)
+	if err != nil {
+		return err
+	}
+	if !*wait {
+		if o.format == "json" {
+			return printJSON(stdout, st)
+		}
+		fmt.Fprintln(stdout, st.ID)
+		return nil
+	}
+	fmt.Fprintf(stderr, "submitted %s\n", st.ID)
+	st, err = waitJob(ctx, cl, st.ID, stderr)
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		err = printJSON(stdout, st)
+	} else {
+		printJobStatus(stdout, st)
+	}
+	if err != nil {
+		return err
+	}
+	if st.State != api.JobSucceeded {
+		return exitCode(1)
+	}
+	return nil
+}
+
+// waitJob polls a job until it ends, printing each change of state or
+// reason, and of its allocations' states.
+func waitJob(ctx context.Context, cl *client.Client, id string, w io.Writer) (*api.JobStatus, error) {
+	last := ""
+	start := time.Now()
+	delay := 50 * time.Millisecond
+	for {
+		st, err := cl.Job(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		line := string(st.State)
+		if st.Reason != "" {
+			line += ": " + st.Reason
+		}
+		if n := len(st.Allocations); n > 0 {
+			counts := map[api.AllocState]int{}
+			for _, a := range st.Allocations {
+				if a.Attempt == st.Attempt {
+					counts[a.State]++
+				}
+			}
+			var parts []string
+			for _, s := range []api.AllocState{api.AllocPending, api.AllocRunning, api.AllocSucceeded, api.AllocFailed, api.AllocStopped, api.AllocLost} {
+				if counts[s] > 0 {
+					parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+				}
+			}
+			line += " (tasks: " + strings.Join(parts, ", ") + ")"
+		}
+		if line != last {
+			fmt.Fprintf(w, "[%6.1fs] %s\n", time.Since(start).Seconds(), line)
+			last = line
+		}
+		if st.State.Terminal() {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.New("stopped waiting; the job goes on (phalanx job cancel " + id + " stops it)")
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printJobStatus(w io.Writer, st *api.JobStatus) {
+	fmt.Fprintf(w, "ID        %s\nName      %s\nQueue     %s\nPriority  %d\nState     %s\n", st.ID, st.Name, st.Queue, st.Priority, st.State)
+	if st.Reason != "" {
+		fmt.Fprintf(w, "Reason    %s\n", st.Reason)
+	}
+	fmt.Fprintf(w, "Submitted %s\n", st.SubmitTime.Local().Format(time.DateTime))
+	if len(st.Allocations) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nAllocations")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tGROUP\tINDEX\tATTEMPT\tNODE\tSTATE\tEXIT\tGPUS\tMESSAGE")
+	for _, a := range st.Allocations {
+		exit := "-"
+		if a.ExitCode != nil {
+			exit = fmt.Sprint(*a.ExitCode)
+		}
+		gpus := "-"
+		if len(a.GPUs) > 0 {
+			gpus = strings.Join(a.GPUs, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", short(a.ID), a.Group, a.Index, a.Attempt, a.Node, a.State, exit, gpus, a.Message)
+	}
+	tw.Flush()
+}
+
+func printJobList(w io.Writer, jobs []*api.JobStatus) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tQUEUE\tPRIORITY\tSTATE\tTASKS\tSUBMITTED\tREASON")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\n", j.ID, j.Queue, j.Priority, j.State, len(j.Allocations),
+			j.SubmitTime.Local().Format(time.DateTime), j.Reason)
+	}
+	tw.Flush()
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

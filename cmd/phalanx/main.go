@@ -1,0 +1,85 @@
+// Command phalanx is the one binary of Phalanx: server, agent, a
+// one-process dev cluster, and the CLI that talks to them.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `phalanx: a gang-scheduling batch and CI scheduler
+
+Usage:
+  phalanx dev [--data-dir D] [--http-addr A] [--runtime auto|docker|exec] [--gpus none|mock:dgxa100|nvml]
+                                      one-process cluster: server + embedded executor
+  phalanx server [--config F] [flags]  a control-plane server
+  phalanx agent [--config F] [flags]   an executor agent
+  phalanx job run FILE [--wait]        submit a job (YAML); --wait follows it and exits 0 only on success
+  phalanx job validate FILE            check a job file without submitting it
+  phalanx job status ID [-o json]      a job and its allocations
+  phalanx job list [-o json]           every job
+  phalanx job logs ID [-f] [--alloc A] a job's output (default: its first member)
+  phalanx job cancel ID                cancel a job
+  phalanx node list [-o json]          executor nodes
+  phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds
+  phalanx version
+
+Client commands talk to $PHALANX_ADDR (default 127.0.0.1:7400), or --addr.
+Run 'phalanx COMMAND -h' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks a command line that was wrong; run exits 2 for it.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "dev":
+		err = cmdDev(args[1:], stdout, stderr)
+	case "server":
+		err = cmdServer(args[1:], stdout, stderr)
+	case "agent":
+		err = cmdAgent(args[1:], stdout, stderr)
+	case "job":
+		err = cmdJob(args[1:], stdout, stderr)
+	case "node":
+		err = cmdNode(args[1:], stdout, stderr)
+	case "gpu":
+		err = cmdGPU(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "phalanx", version)
+	default:
+		err = fmt.Errorf("unknown command %q: %w", args[0], errUsage)
+	}
+	var exit exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return int(exit)
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "phalanx: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "phalanx: %v\n", err)
+		return 1
+	}
+}
+
+// exitCode ends the program with that code and no further message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }

@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api/handler"
+	"github.com/phalanx-sched/phalanx/api/jobspec"
+	"github.com/phalanx-sched/phalanx/executor"
+	"github.com/phalanx-sched/phalanx/executor/docker"
+	"github.com/phalanx-sched/phalanx/executor/host"
+	"github.com/phalanx-sched/phalanx/gpu"
+	"github.com/phalanx-sched/phalanx/scheduler/server"
+)
+
+// serverFlags are the flags of `phalanx server` (and, in part, `dev`).
+type serverFlags struct {
+	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody string
+	bootstrap                                         bool
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
+	def := server.DefaultConfig()
+	dataDir := or(file.DataDir, filepath.Dir(def.DataDir))
+	if dev {
+		dataDir = "phalanx-data"
+	}
+	fs.StringVar(&f.dataDir, "data-dir", dataDir, "directory for Raft state and logs")
+	fs.StringVar(&f.httpAddr, "http-addr", or(file.HTTPAddr, "127.0.0.1:7400"), "HTTP API listen address")
+	fs.StringVar(&f.raftAddr, "raft-addr", or(file.RaftAddr, def.RaftAddr), "Raft TCP listen address")
+	fs.StringVar(&f.ttl, "heartbeat-ttl", or(file.HeartbeatTTL, def.HeartbeatTTL.String()), "mark a node down after this long without a heartbeat")
+	fs.StringVar(&f.maxBody, "max-request-body", or(file.MaxRequestBody, "4Mi"), "largest accepted request body")
+	if !dev {
+		fs.StringVar(&f.nodeID, "node-id", or(file.NodeID, def.NodeID), "this server's stable Raft ID")
+		boot := true
+		if file.Bootstrap != nil {
+			boot = *file.Bootstrap
+		}
+		fs.BoolVar(&f.bootstrap, "bootstrap", boot, "start a one-server cluster if there is no Raft state yet")
+	}
+}
+
+func (f *serverFlags) config(dev bool) (server.Config, handler.Config, error) {
+	cfg := server.DefaultConfig()
+	cfg.DataDir = filepath.Join(f.dataDir, "server")
+	cfg.RaftAddr = f.raftAddr
+	if !dev {
+		cfg.NodeID, cfg.Bootstrap = f.nodeID, f.bootstrap
+	}
+	ttl, err := time.ParseDuration(f.ttl)
+	if err != nil {
+		return cfg, handler.Config{}, fmt.Errorf("--heartbeat-ttl: %w", err)
+	}
+	cfg.HeartbeatTTL = ttl
+	hc := handler.DefaultConfig()
+	if hc.MaxBodyBytes, err = jobspec.ParseBytes(f.maxBody); err != nil {
+		return cfg, hc, fmt.Errorf("--max-request-body: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, hc, err
+	}
+	return cfg, hc, hc.Validate()
+}
+
+// startServer starts Raft and the HTTP API; stop undoes both.
+func startServer(cfg server.Config, hc handler.Config, httpAddr string) (srv *server.Server, stop func(), err error) {
+	ln, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("HTTP API: %w (is another phalanx running? pick another --http-addr)", err)
+	}
+	srv, err = server.New(cfg)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	h, err := handler.New(srv, hc)
+	if err != nil {
+		ln.Close()
+		srv.Shutdown()
+		return nil, nil, err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Printf("server: HTTP: %v", err)
+		}
+	}()
+	return srv, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+		if err := srv.Shutdown(); err != nil {
+			log.Printf("server: shutdown: %v", err)
+		}
+	}, nil
+}
+
+func cmdServer(args []string, stdout, stderr io.Writer) error {
+	var file serverFile
+	if p := configPath(args); p != "" {
+		if err := loadConfig(p, &file); err != nil {
+			return err
+		}
+	}
+	fs := newFlags("server", stderr)
+	fs.String("config", "", "YAML config file (see configs/server.yaml); flags win over it")
+	var f serverFlags
+	f.register(fs, file, false)
+	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	cfg, hc, err := f.config(false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	_, stop, err := startServer(cfg, hc, f.httpAddr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "phalanx server %s: HTTP on %s, Raft on %s, data in %s\n", cfg.NodeID, f.httpAddr, cfg.RaftAddr, cfg.DataDir)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "phalanx server: shutting down")
+	return nil
+}
+
+// agentFlags are the flags of `phalanx agent` (and, in part, `dev`).
+type agentFlags struct {
+	server, name, dataDir, httpAddr, advertise, runtime, gpus, gpuMode string
+	cpu, memory, logMax, heartbeat                                     string
+	labels                                                             labelFlag
+	pidsLimit                                                          int64
+}
+
+func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
+	def := executor.DefaultConfig()
+	if !dev {
+		fs.StringVar(&f.server, "server", or(file.Server, def.Server), "a server's HTTP address")
+		fs.StringVar(&f.dataDir, "data-dir", or(file.DataDir, def.DataDir), "directory for the node ID, logs and work dirs")
+		fs.StringVar(&f.httpAddr, "http-addr", or(file.HTTPAddr, "127.0.0.1:7402"), "agent HTTP listen address (servers fetch logs here)")
+		fs.StringVar(&f.advertise, "advertise", file.Advertise, "address servers reach the agent on (default: --http-addr)")
+	}
+	hostname, _ := os.Hostname()
+	fs.StringVar(&f.name, "name", or(file.NodeName, hostname), "node name")
+	fs.StringVar(&f.runtime, "runtime", or(file.Runtime, "auto"), "auto (docker if the engine answers, else exec), docker, or exec")
+	fs.StringVar(&f.gpus, "gpus", or(file.GPUs, "none"), "GPU discovery: "+strings.Join(gpu.Sources(), ", "))
+	fs.StringVar(&f.gpuMode, "gpu-mode", or(file.GPUMode, "nvidia"), "how containers get GPUs: nvidia (device requests), cdi, or env (environment only)")
+	fs.StringVar(&f.cpu, "cpu", file.CPU, "CPU to offer, e.g. 4 or 3500m (default: all)")
+	fs.StringVar(&f.memory, "memory", file.Memory, "memory to offer, e.g. 16Gi (default: all)")
+	fs.StringVar(&f.logMax, "log-max", or(file.LogMax, "10Mi"), "log kept per allocation")
+	fs.StringVar(&f.heartbeat, "heartbeat-interval", or(file.HeartbeatInterval, def.HeartbeatInterval.String()), "how often to heartbeat")
+	fs.Int64Var(&f.pidsLimit, "pids-limit", max(file.PidsLimit, 0), "PID limit per container (default 4096)")
+	f.labels = labelFlag(file.Labels)
+	fs.Var(&f.labels, "label", "node label key=value (repeatable)")
+}
+
+// agent builds an agent from the flags: GPU discovery, runtime, config.
+func (f *agentFlags) agent(ctx context.Context, stderr io.Writer) (*executor.Agent, error) {
+	cfg := executor.DefaultConfig()
+	cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Labels = f.server, f.name, f.dataDir, f.labels
+	cfg.Address = or(f.advertise, f.httpAddr)
+	var err error
+	if f.cpu != "" {
+		if cfg.CPUMilli, err = jobspec.ParseCPU(f.cpu); err != nil {
+			return nil, fmt.Errorf("--cpu: %w", err)
+		}
+	} else {
+		cfg.CPUMilli = executor.HostCPUMilli()
+	}
+	if f.memory != "" {
+		if cfg.MemoryBytes, err = jobspec.ParseBytes(f.memory); err != nil {
+			return nil, fmt.Errorf("--memory: %w", err)
+		}
+	} else if cfg.MemoryBytes, err = executor.HostMemoryBytes(); err != nil {
+		return nil, fmt.Errorf("host memory: %w (pass --memory)", err)
+	}
+	if cfg.LogMaxBytes, err = jobspec.ParseBytes(f.logMax); err != nil {
+		return nil, fmt.Errorf("--log-max: %w", err)
+	}
+	if cfg.HeartbeatInterval, err = time.ParseDuration(f.heartbeat); err != nil {
+		return nil, fmt.Errorf("--heartbeat-interval: %w", err)
+	}
+	inv, err := discoverGPUs(f.gpus, stderr)
+	if err != nil {
+		return nil, err
+	}
+	cfg.GPUs = inv.API()
+	rt, err := f.openRuntime(ctx, inv.Mock, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return executor.New(cfg, rt)
+}
+
+// discoverGPUs runs GPU discovery. With --gpus nvml and no driver, the
+// agent says so and runs without GPUs.
+func discoverGPUs(kind string, stderr io.Writer) (gpu.Inventory, error) {
+	d, err := gpu.Open(kind)
+	if errors.Is(err, gpu.ErrNoDriver) {
+		fmt.Fprintf(stderr, "phalanx: WARNING: %v; this node offers no GPUs\n", err)
+		return gpu.Inventory{Source: gpu.SourceNone}, nil
+	}
+	if err != nil {
+		return gpu.Inventory{}, fmt.Errorf("--gpus: %w", err)
+	}
+	defer d.Close()
+	inv, err := d.Discover()
+	if err != nil {
+		return gpu.Inventory{}, fmt.Errorf("GPU discovery: %w", err)
+	}
+	if inv.Mock {
+		fmt.Fprintf(stderr, "phalanx: using %d mock GPUs from %s (simulated: no real GPU is given to containers)\n", len(inv.Devices), inv.Source)
+	}
+	return inv, nil
+}
+
+func (f *agentFlags) openRuntime(ctx context.Context, mockGPUs bool, stderr io.Writer) (executor.Runtime, error) {
+	dcfg := docker.DefaultConfig()
+	dcfg.GPUMode = f.gpuMode
+	if f.pidsLimit > 0 {
+		dcfg.PidsLimit = f.pidsLimit
+	}
+	if mockGPUs && dcfg.GPUMode != "env" {
+		fmt.Fprintf(stderr, "phalanx: mock GPUs: containers get NVIDIA_VISIBLE_DEVICES/CUDA_VISIBLE_DEVICES only (gpu-mode env instead of %s)\n", dcfg.GPUMode)
+		dcfg.GPUMode = "env"
+	}
+	execRT := func() (executor.Runtime, error) {
+		return host.New(host.Config{WorkDir: filepath.Join(f.dataDir, "work")})
+	}
+	switch f.runtime {
+	case "exec":
+		return execRT()
+	case "docker", "auto":
+		if err := dcfg.Validate(); err != nil {
+			return nil, err
+		}
+		rt, err := docker.New(dcfg)
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = rt.Ping(pctx)
+			cancel()
+		}
+		if err == nil {
+			return rt, nil
+		}
+		if f.runtime == "docker" {
+			return nil, fmt.Errorf("docker runtime: the Docker Engine does not answer: %w", err)
+		}
+		fmt.Fprintf(stderr, "\n"+
+			"phalanx: WARNING: ************************************************************\n"+
+			"phalanx: WARNING: the Docker Engine does not answer (%v).\n"+
+			"phalanx: WARNING: falling back to the exec runtime: tasks run as HOST PROCESSES,\n"+
+			"phalanx: WARNING: with no image, no isolation and no resource limits.\n"+
+			"phalanx: WARNING: ************************************************************\n\n", err)
+		return execRT()
+	}
+	return nil, fmt.Errorf("--runtime %q: want auto, docker or exec: %w", f.runtime, errUsage)
+}
+
+func cmdAgent(args []string, stdout, stderr io.Writer) error {
+	var file agentFile
+	if p := configPath(args); p != "" {
+		if err := loadConfig(p, &file); err != nil {
+			return err
+		}
+	}
+	fs := newFlags("agent", stderr)
+	fs.String("config", "", "YAML config file (see configs/agent.yaml); flags win over it")
+	var f agentFlags
+	f.register(fs, file, false)
+	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ln, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		return fmt.Errorf("agent HTTP: %w", err)
+	}
+	ag, err := f.agent(ctx, stderr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	stop := serveAgent(ln, ag)
+	defer stop()
+	fmt.Fprintf(stdout, "phalanx agent %s: node %s, server %s, logs served on %s\n", f.name, ag.NodeID(), f.server, ln.Addr())
+	return ag.Run(ctx)
+}
+
+func serveAgent(ln net.Listener, ag *executor.Agent) func() {
+	hs := &http.Server{Handler: ag.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Printf("agent: HTTP: %v", err)
+		}
+	}()
+	return func() { _ = hs.Close() }
+}
+
+func cmdDev(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("dev", stderr)
+	var sf serverFlags
+	sf.register(fs, serverFile{}, true)
+	var af agentFlags
+	af.register(fs, agentFile{}, true)
+	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	cfg, hc, err := sf.config(true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	srv, stop, err := startServer(cfg, hc, sf.httpAddr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = srv.WaitLeader(wctx)
+	wcancel()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	af.server, af.dataDir, af.httpAddr = sf.httpAddr, filepath.Join(sf.dataDir, "agent"), ln.Addr().String()
+	ag, err := af.agent(ctx, stderr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	stopAgent := serveAgent(ln, ag)
+	defer stopAgent()
+	n := ag.Node()
+	fmt.Fprintf(stdout, "phalanx dev: server on http://%s (Raft %s), state in %s\n", sf.httpAddr, cfg.RaftAddr, sf.dataDir)
+	fmt.Fprintf(stdout, "phalanx dev: executor %q: runtime %s, %s CPU, %s memory, %d GPUs\n",
+		n.Name, n.Runtime, fmtCPU(n.Resources.CPUMilli), fmtBytes(n.Resources.MemoryBytes), len(n.GPUs))
+	fmt.Fprintf(stdout, "phalanx dev: try `phalanx job run examples/jobs/hello.yaml --wait`; Ctrl-C stops\n")
+	err = ag.Run(ctx)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "phalanx dev: shutting down")
+		return nil
+	}
+	return err
+}
+
+// labelFlag collects repeated --label k=v flags.
+type labelFlag map[string]string
+
+func (l *labelFlag) String() string { return fmt.Sprint(map[string]string(*l)) }
+
+func (l *labelFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("label %q: want key=value", s)
+	}
+	if *l == nil {
+		*l = map[string]string{}
+	}
+	(*l)[k] = v
+	return nil
+}
