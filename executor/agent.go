@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -28,9 +29,10 @@ type Agent struct {
 	nodeID string
 	out    *reporter
 
-	mu    sync.Mutex
-	tasks map[string]*task // started by this process, not yet final
-	done  map[string]bool  // reported final; skipped until the server drops them
+	mu     sync.Mutex
+	tasks  map[string]*task // started by this process, not yet final
+	done   map[string]bool  // reported final; skipped until the server drops them
+	polled chan struct{}    // closed and replaced after every reconcile
 }
 
 // task is one allocation this agent is running.
@@ -61,7 +63,7 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 	return &Agent{
 		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id,
 		out:   newReporter(c),
-		tasks: map[string]*task{}, done: map[string]bool{},
+		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}),
 	}, nil
 }
 
@@ -185,6 +187,36 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 			delete(a.done, id)
 		}
 	}
+	close(a.polled)
+	a.polled = make(chan struct{})
+}
+
+// followWait is how long a log follower waits for an allocation this
+// agent has not heard of yet: the servers may have placed it a moment
+// before the agent's long poll returns it.
+const followWait = 30 * time.Second
+
+// follow streams an allocation's log, waiting for allocations that are
+// about to arrive.
+func (a *Agent) follow(ctx context.Context, id string, w io.Writer) error {
+	deadline := time.NewTimer(followWait)
+	defer deadline.Stop()
+	for {
+		a.mu.Lock()
+		polled := a.polled
+		a.mu.Unlock()
+		err := a.logs.Follow(ctx, id, w)
+		if !errors.Is(err, logs.ErrNotFound) {
+			return err
+		}
+		select {
+		case <-polled:
+		case <-deadline.C:
+			return err
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // requestStop asks a task to stop; a.mu is held.
@@ -275,7 +307,7 @@ func (a *Agent) Handler() http.Handler {
 		fw := flushWriter{w}
 		var err error
 		if f := r.URL.Query().Get("follow"); f == "1" || f == "true" {
-			err = a.logs.Follow(r.Context(), id, fw)
+			err = a.follow(r.Context(), id, fw)
 		} else {
 			err = a.logs.Read(id, fw)
 		}

@@ -29,8 +29,8 @@ func TestConfigErrorsNameFileAndLine(t *testing.T) {
 	}{
 		{"unknown field", "server: a\nsevrer: b\n", "agent.yaml:2: field sevrer not found in type main.agentFile"},
 		{"wrong type", "pids_limit: lots\n", "agent.yaml:1: cannot unmarshal !!str `lots` into int64"},
-		{"syntax", "server: [\n", "agent.yaml:2: did not find expected node content"},
-		{"two documents", "server: a\n---\nserver: b\n", "agent.yaml:3: one document per config file"},
+		{"syntax", "server: [\n", "agent.yaml:1: did not find expected node content"},
+		{"two documents", "server: a\n---\nserver: b\n", "agent.yaml:2: one document per config file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/client"
 	"github.com/phalanx-sched/phalanx/api/handler"
@@ -56,6 +58,9 @@ func startCluster(t testing.TB, o options) *cluster {
 	c.startServer()
 	c.startAgent(o)
 	t.Cleanup(c.stop)
+	if o.runtime == "" || o.runtime == "docker" {
+		t.Cleanup(c.removeContainers) // runs before stop: the server still knows the allocations
+	}
 	return c
 }
 
@@ -147,6 +152,21 @@ func (c *cluster) startAgent(o options) {
 			t.Fatalf("agent did not register: %v %+v", err, nodes)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// removeContainers force-removes every container of this cluster's
+// allocations, so a failed test leaves nothing running.
+func (c *cluster) removeContainers() {
+	if c.httpSrv == nil {
+		return
+	}
+	cli := testutil.Docker(c.t)
+	snap := c.srv.State().Snapshot()
+	for _, j := range snap.Jobs() {
+		for _, a := range snap.JobAllocs(j.ID) {
+			_ = cli.ContainerRemove(context.Background(), "phalanx-"+a.ID, container.RemoveOptions{Force: true})
+		}
 	}
 }
 
