@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/raft"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestServer(t *testing.T) (*Server, *fakeClock) {
+	t.Helper()
+	_, trans := raft.NewInmemTransport("")
+	clock := &fakeClock{now: t0}
+	cfg := TestConfig("s1", trans)
+	cfg.Now, cfg.HeartbeatTTL = clock.Now, 10*time.Second
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, clock
+}
+
+// waitJob waits, on the state's change notifications, until cond holds.
+func waitJob(t *testing.T, s *Server, id string, cond func(*api.JobStatus) bool) *api.JobStatus {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		changed := s.State().Changed()
+		st, err := s.Job(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond(st) {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("job %s: condition not met; last %+v", id, st)
+		}
+	}
+}
+
+func TestLeaderPlacesGangWithRendezvousEnv(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	for _, id := range []string{"n1", "n2"} {
+		n := &api.Node{ID: id, Name: "node-" + id, Address: "10.1.0." + id[1:] + ":7402",
+			Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30}}
+		if err := s.RegisterNode(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	task := api.Task{Image: "img", Env: map[string]string{"EPOCHS": "3"}, Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 64 << 20}}
+	spec := &api.JobSpec{Name: "ddp", Queue: "default", Priority: 50, Gang: true, Groups: []api.Group{
+		{Name: "master", Count: 1, Task: task},
+		{Name: "worker", Count: 1, Task: task},
+	}}
+	st, err := s.SubmitJob(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitJob(t, s, st.ID, func(j *api.JobStatus) bool { return j.State == api.JobRunning })
+	if len(st.Allocations) != 2 || st.Allocations[0].Node == st.Allocations[1].Node {
+		t.Fatalf("want the two 1-CPU members on the two 1-CPU nodes: %+v", st.Allocations)
+	}
+	snap := s.State().Snapshot()
+	var master *api.Allocation
+	for _, a := range snap.JobAllocs(st.ID) {
+		if a.Group == "master" {
+			master = a
+		}
+	}
+	masterHost := map[string]string{"n1": "10.1.0.1", "n2": "10.1.0.2"}[master.NodeID]
+	for _, a := range snap.JobAllocs(st.ID) {
+		rank := map[string]string{"master": "0", "worker": "1"}[a.Group]
+		want := map[string]string{
+			"EPOCHS": "3", "PHALANX_JOB_ID": st.ID, "PHALANX_JOB_NAME": "ddp", "PHALANX_ALLOC_ID": a.ID,
+			"PHALANX_GROUP": a.Group, "PHALANX_GROUP_INDEX": "0", "PHALANX_RANK": rank, "PHALANX_WORLD_SIZE": "2",
+			"MASTER_ADDR": masterHost, "MASTER_PORT": "29500",
+		}
+		if diff := cmp.Diff(want, a.Task.Env); diff != "" {
+			t.Errorf("%s env (-want +got):\n%s", a.Group, diff)
+		}
+	}
+}
+
+func TestSilentNodeIsMarkedDownAndItsWorkLost(t *testing.T) {
+	s, clock := newTestServer(t)
+	ctx := context.Background()
+	n := &api.Node{ID: "n1", Name: "node-1", Address: "127.0.0.1:7402", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30}}
+	if err := s.RegisterNode(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	spec := &api.JobSpec{Name: "j", Queue: "default", Priority: 50, Groups: []api.Group{
+		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 500, MemoryBytes: 1 << 20}}},
+	}}
+	st, err := s.SubmitJob(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, s, st.ID, func(j *api.JobStatus) bool { return j.State == api.JobRunning })
+
+	// Within the TTL nothing happens, heartbeats or not.
+	clock.Advance(8 * time.Second)
+	if err := s.Heartbeat(ctx, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(8 * time.Second)
+	time.Sleep(1500 * time.Millisecond) // the leader checks heartbeats every second
+	if node, _ := s.State().Snapshot().Node("n1"); node.Status != api.NodeReady {
+		t.Fatalf("node %s after a heartbeat 8s ago", node.Status)
+	}
+	// Past the TTL the node is fenced and its allocation lost.
+	clock.Advance(5 * time.Second)
+	st = waitJob(t, s, st.ID, func(j *api.JobStatus) bool { return j.State.Terminal() })
+	if st.State != api.JobFailed || st.Allocations[0].State != api.AllocLost {
+		t.Fatalf("job %s, alloc %s", st.State, st.Allocations[0].State)
+	}
+	if want := "main[0] lost: node node-1 down: no heartbeat for 13s"; st.Reason != want {
+		t.Errorf("reason %q, want %q", st.Reason, want)
+	}
+	if err := s.Heartbeat(ctx, "unknown"); err == nil {
+		t.Error("heartbeat of an unknown node accepted")
+	}
+}
+
+func TestSubmitCancelAndLookups(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	spec := &api.JobSpec{Name: "waits", Queue: "default", Priority: 50, Groups: []api.Group{
+		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 500, MemoryBytes: 1 << 20}}},
+	}}
+	st, err := s.SubmitJob(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitJob(t, s, st.ID, func(j *api.JobStatus) bool { return j.Reason == "no ready nodes" })
+	if st.State != api.JobQueued {
+		t.Fatalf("state %s", st.State)
+	}
+	if got, err := s.Job(st.ID[:8]); err != nil || got.ID != st.ID {
+		t.Fatalf("lookup by prefix: %v %v", got, err)
+	}
+	if _, err := s.CancelJob(ctx, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Job(st.ID); got.State != api.JobCancelled {
+		t.Fatalf("after cancel: %s", got.State)
+	}
+	if len(s.Jobs()) != 1 {
+		t.Fatalf("jobs: %d", len(s.Jobs()))
+	}
+}

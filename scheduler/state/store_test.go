@@ -1,0 +1,107 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+func put(t *testing.T, s *Store, index uint64, a *api.Allocation) {
+	t.Helper()
+	if err := s.Write(index, func(tx *Txn) error { return tx.PutAlloc(a) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNodeAllocsBlocksUntilTheNodeChanges(t *testing.T) {
+	s := New()
+	put(t, s, 5, &api.Allocation{ID: "a1", JobID: "j", NodeID: "n1", State: api.AllocPending})
+
+	got, idx, err := s.NodeAllocs(context.Background(), "n1", 0)
+	if err != nil || len(got) != 1 || idx != 5 {
+		t.Fatalf("first query: %v idx %d err %v", got, idx, err)
+	}
+
+	res := make(chan []*api.Allocation, 1)
+	go func() {
+		got, _, _ := s.NodeAllocs(context.Background(), "n1", idx)
+		res <- got
+	}()
+	// A write to another node must not wake the query with nothing new.
+	put(t, s, 6, &api.Allocation{ID: "b1", JobID: "j", NodeID: "n2", State: api.AllocPending})
+	select {
+	case got := <-res:
+		t.Fatalf("woke for another node's write: %v", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	put(t, s, 7, &api.Allocation{ID: "a2", JobID: "j", NodeID: "n1", State: api.AllocPending})
+	select {
+	case got := <-res:
+		if len(got) != 2 {
+			t.Fatalf("after write: %d allocations", len(got))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("query did not wake for its node's write")
+	}
+
+	// Terminal allocations are not handed to executors.
+	put(t, s, 8, &api.Allocation{ID: "a1", JobID: "j", NodeID: "n1", State: api.AllocSucceeded})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	got, idx, _ = s.NodeAllocs(ctx, "n1", 7)
+	if len(got) != 1 || got[0].ID != "a2" || idx != 8 {
+		t.Fatalf("after a1 finished: %v idx %d", got, idx)
+	}
+	// A timed-out query returns the current view.
+	got, idx, _ = s.NodeAllocs(ctx, "n1", 8)
+	if len(got) != 1 || idx != 8 {
+		t.Fatalf("timed out query: %v idx %d", got, idx)
+	}
+}
+
+func TestRestoreWakesBlockedQueries(t *testing.T) {
+	s := New()
+	res := make(chan int, 1)
+	go func() {
+		got, _, _ := s.NodeAllocs(context.Background(), "n1", 1)
+		res <- len(got)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := s.Restore(9, nil, []*api.Allocation{{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, ModifyIndex: 9}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-res:
+		if n != 1 {
+			t.Fatalf("after restore: %d allocations", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("restore did not wake the query")
+	}
+}
+
+func TestJobLookupByPrefix(t *testing.T) {
+	s := New()
+	for i, id := range []string{"train-aaaa1", "train-aaaa2", "eval-bbbb"} {
+		j := &api.Job{ID: id}
+		if err := s.Write(uint64(i+1), func(tx *Txn) error { return tx.PutJob(j) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := s.Snapshot()
+	if j, err := snap.Job("eval"); err != nil || j.ID != "eval-bbbb" {
+		t.Errorf("unique prefix: %v %v", j, err)
+	}
+	if _, err := snap.Job("train-aaaa"); err == nil {
+		t.Error("ambiguous prefix matched")
+	}
+	if _, err := snap.Job("abc"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("short unknown ID: %v", err)
+	}
+	if jobs := snap.Jobs(); len(jobs) != 3 || jobs[0].ID != "train-aaaa1" {
+		t.Errorf("jobs not in creation order: %v", jobs)
+	}
+}
