@@ -36,6 +36,7 @@ type cluster struct {
 	client  *client.Client
 	agent   *executor.Agent
 	stopAg  func()
+	docker  bool
 }
 
 type options struct {
@@ -57,10 +58,8 @@ func startCluster(t testing.TB, o options) *cluster {
 	c := &cluster{t: t, dir: o.dir, raft: o.raft}
 	c.startServer()
 	c.startAgent(o)
+	c.docker = o.runtime == "" || o.runtime == "docker"
 	t.Cleanup(c.stop)
-	if o.runtime == "" || o.runtime == "docker" {
-		t.Cleanup(c.removeContainers) // runs before stop: the server still knows the allocations
-	}
 	return c
 }
 
@@ -156,7 +155,7 @@ func (c *cluster) startAgent(o options) {
 }
 
 // removeContainers force-removes every container of this cluster's
-// allocations, so a failed test leaves nothing running.
+// allocations.
 func (c *cluster) removeContainers() {
 	if c.httpSrv == nil {
 		return
@@ -170,10 +169,15 @@ func (c *cluster) removeContainers() {
 	}
 }
 
+// stop stops the agent, removes its containers (so a failed test leaves
+// nothing running), then stops the server.
 func (c *cluster) stop() {
 	if c.stopAg != nil {
 		c.stopAg()
 		c.stopAg = nil
+	}
+	if c.docker {
+		c.removeContainers()
 	}
 	c.stopServer()
 }
