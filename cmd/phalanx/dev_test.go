@@ -25,50 +25,11 @@ func TestDevClusterFromTheBinary(t *testing.T) {
 	}
 	testutil.Docker(t) // the dev cluster below uses the Docker runtime and the example image
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "phalanx")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPhalanx(t, dir)
 	addr := freeAddr(t)
-	dev := exec.Command(bin, "dev", "--data-dir", filepath.Join(dir, "data"), "--http-addr", addr,
-		"--raft-addr", freeAddr(t), "--runtime", "docker", "--gpus", "mock:dgxa100")
-	stdout, err := dev.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var devErr bytes.Buffer
-	dev.Stderr = &devErr
-	if err := dev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- dev.Wait() }()
-	t.Cleanup(func() {
-		dev.Process.Kill()
-		if t.Failed() {
-			t.Logf("phalanx dev stderr:\n%s", devErr.String())
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		var seen []string
-		for sc.Scan() {
-			seen = append(seen, sc.Text())
-			if strings.Contains(sc.Text(), "phalanx dev: try") {
-				ready <- strings.Join(seen, "\n")
-			}
-		}
-	}()
-	select {
-	case banner := <-ready:
-		if !strings.Contains(banner, "runtime docker") || !strings.Contains(banner, "8 GPUs") {
-			t.Errorf("banner:\n%s", banner)
-		}
-	case err := <-exited:
-		t.Fatalf("phalanx dev exited: %v\n%s", err, devErr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("phalanx dev did not start\n%s", devErr.String())
+	dev, exited, banner := startDev(t, bin, dir, addr, "--runtime", "docker", "--gpus", "mock:dgxa100")
+	if !strings.Contains(banner, "runtime docker") || !strings.Contains(banner, "8 GPUs") {
+		t.Errorf("banner:\n%s", banner)
 	}
 
 	cli := func(args ...string) (string, string, int) {
@@ -180,7 +141,64 @@ func TestDevClusterFromTheBinary(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// buildPhalanx builds the binary into dir.
+func buildPhalanx(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "phalanx")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startDev starts `phalanx dev` on addr with state in dir and waits until
+// it says it is ready, returning what it printed. The process is killed
+// when the test ends.
+func startDev(t testing.TB, bin, dir, addr string, extra ...string) (*exec.Cmd, <-chan error, string) {
+	t.Helper()
+	args := append([]string{"dev", "--data-dir", filepath.Join(dir, "data"), "--http-addr", addr,
+		"--raft-addr", freeAddr(t)}, extra...)
+	dev := exec.Command(bin, args...)
+	stdout, err := dev.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var devErr bytes.Buffer
+	dev.Stderr = &devErr
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- dev.Wait() }()
+	t.Cleanup(func() {
+		dev.Process.Kill()
+		if t.Failed() {
+			t.Logf("phalanx dev stderr:\n%s", devErr.String())
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		var seen []string
+		for sc.Scan() {
+			seen = append(seen, sc.Text())
+			if strings.Contains(sc.Text(), "phalanx dev: try") {
+				ready <- strings.Join(seen, "\n")
+			}
+		}
+	}()
+	select {
+	case banner := <-ready:
+		return dev, exited, banner
+	case err := <-exited:
+		t.Fatalf("phalanx dev exited: %v\n%s", err, devErr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("phalanx dev did not start\n%s", devErr.String())
+	}
+	return nil, nil, ""
+}
+
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

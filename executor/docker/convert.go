@@ -1,14 +1,13 @@
 package docker
 
 import (
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/strslice"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/executor"
 )
 
 // Labels on every container this runtime creates.
@@ -20,10 +19,6 @@ const (
 	LabelIndex   = "phalanx.index"
 	LabelManaged = "phalanx.managed"
 )
-
-// gpuEnv are the variables that say which GPUs a container may use; the
-// runtime sets them and a task cannot override them.
-var gpuEnv = []string{"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"}
 
 // containerName is the name of alloc's container.
 func containerName(allocID string) string { return "phalanx-" + allocID }
@@ -71,26 +66,15 @@ func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *conta
 	return cc, hc, containerName(alloc.ID)
 }
 
-// containerEnv is Task.Env in sorted order, less the GPU variables, then
-// the GPU variables naming exactly alloc's GPUs.
+// containerEnv is the task's environment with the GPU variables naming
+// exactly alloc's GPUs; in nvidia mode a GPU-less container gets
+// NVIDIA_VISIBLE_DEVICES=void so it never sees the host's GPUs.
 func containerEnv(alloc *api.Allocation, cfg Config) []string {
-	keys := make([]string, 0, len(alloc.Task.Env))
-	for k := range alloc.Task.Env {
-		if k != gpuEnv[0] && k != gpuEnv[1] {
-			keys = append(keys, k)
-		}
+	none := ""
+	if cfg.GPUMode == GPUModeNvidia {
+		none = "void"
 	}
-	sort.Strings(keys)
-	env := make([]string, 0, len(keys)+2)
-	for _, k := range keys {
-		env = append(env, k+"="+alloc.Task.Env[k])
-	}
-	visible := strings.Join(alloc.GPUs, ",")
-	nvidia := visible
-	if len(alloc.GPUs) == 0 && cfg.GPUMode == GPUModeNvidia {
-		nvidia = "void"
-	}
-	return append(env, "NVIDIA_VISIBLE_DEVICES="+nvidia, "CUDA_VISIBLE_DEVICES="+visible)
+	return executor.TaskEnv(alloc, none)
 }
 
 func deviceRequests(uuids []string, mode string) []container.DeviceRequest {

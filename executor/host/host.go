@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,7 +105,7 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 
 	cmd := exec.Command(alloc.Task.Command[0], alloc.Task.Command[1:]...)
 	cmd.Dir = dir
-	cmd.Env = environ(alloc.Task.Env, allocDir)
+	cmd.Env = environ(alloc, allocDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -137,19 +136,11 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 	return t, nil
 }
 
-// environ returns the task's environment: a fixed PATH and HOME, then env
-// in sorted order so the result does not depend on map iteration.
-func environ(env map[string]string, home string) []string {
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home}
-	for _, k := range keys {
-		out = append(out, k+"="+env[k])
-	}
-	return out // exec.Cmd keeps the last value of a repeated name
+// environ returns the task's environment: a fixed PATH and HOME, then
+// the task's variables and the GPU variables naming exactly its GPUs.
+func environ(alloc *api.Allocation, home string) []string {
+	base := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home}
+	return append(base, executor.TaskEnv(alloc, "void")...) // exec.Cmd keeps the last value of a repeated name
 }
 
 // task is one host process group.

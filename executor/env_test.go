@@ -1,0 +1,37 @@
+package executor
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+func TestTaskEnv(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		gpus   []string
+		noGPUs string
+		want   []string
+	}{
+		{"no GPUs", map[string]string{"B": "2", "A": "1"}, nil, "void",
+			[]string{"A=1", "B=2", "NVIDIA_VISIBLE_DEVICES=void", "CUDA_VISIBLE_DEVICES="}},
+		{"no GPUs, env mode", nil, nil, "",
+			[]string{"NVIDIA_VISIBLE_DEVICES=", "CUDA_VISIBLE_DEVICES="}},
+		{"two GPUs", map[string]string{"X": "y"}, []string{"GPU-a", "GPU-b"}, "void",
+			[]string{"X=y", "NVIDIA_VISIBLE_DEVICES=GPU-a,GPU-b", "CUDA_VISIBLE_DEVICES=GPU-a,GPU-b"}},
+		{"a task cannot widen its GPUs", map[string]string{"CUDA_VISIBLE_DEVICES": "0,1,2,3", "NVIDIA_VISIBLE_DEVICES": "all"},
+			[]string{"GPU-a"}, "void",
+			[]string{"NVIDIA_VISIBLE_DEVICES=GPU-a", "CUDA_VISIBLE_DEVICES=GPU-a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &api.Allocation{GPUs: tt.gpus, Task: api.Task{Env: tt.env}}
+			if diff := cmp.Diff(tt.want, TaskEnv(a, tt.noGPUs)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
