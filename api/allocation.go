@@ -45,6 +45,10 @@ type Allocation struct {
 	// GPUIndices are the same GPUs' indices on the node.
 	GPUs       []string `json:"gpus"`
 	GPUIndices []int    `json:"gpu_indices"`
+	// Ports are host ports reserved for this allocation on its node: a
+	// gang's rank 0 holds the rendezvous port given to every member as
+	// MASTER_PORT.
+	Ports []int `json:"ports,omitempty"`
 
 	DesiredState DesiredState `json:"desired_state"`
 	State        AllocState   `json:"state"`

@@ -60,8 +60,17 @@ type JobSpec struct {
 	Priority int               `json:"priority"`
 	Gang     bool              `json:"gang"`
 	Walltime Duration          `json:"walltime,omitzero"`
-	Groups   []Group           `json:"groups"`
+	// Network is the tasks' network: NetworkHost (the default for a gang
+	// of more than one member, what NCCL wants) or NetworkBridge.
+	Network string  `json:"network"`
+	Groups  []Group `json:"groups"`
 }
+
+// Network modes of a job's tasks.
+const (
+	NetworkHost   = "host"
+	NetworkBridge = "bridge"
+)
 
 // Group is a set of identical tasks within a job.
 type Group struct {
@@ -86,6 +95,9 @@ type Task struct {
 	Resources  Resources         `json:"resources"`
 	// KillTimeout is how long a task gets between SIGTERM and SIGKILL.
 	KillTimeout Duration `json:"kill_timeout,omitzero"`
+	// Network is the job's network mode, copied onto each allocation's
+	// task by the control plane.
+	Network string `json:"network,omitempty"`
 }
 
 // Resources is what one task asks for, or what a node offers.
