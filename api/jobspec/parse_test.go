@@ -52,6 +52,7 @@ func TestParseValid(t *testing.T) {
 		name: "full",
 		in:   fullJob,
 		want: &api.JobSpec{
+			Network:  "host",
 			Name:     "resnet-ddp",
 			Labels:   map[string]string{"team": "vision"},
 			Queue:    "research",
@@ -91,7 +92,8 @@ spec:
   groups: [{name: g, task: {image: busybox}}]
 `,
 		want: &api.JobSpec{
-			Name: "j", Queue: "default", Priority: 50,
+			Network: "bridge",
+			Name:    "j", Queue: "default", Priority: 50,
 			Groups: []api.Group{{Name: "g", Count: 1, Task: defaultTask("busybox")}},
 		},
 	}, {
@@ -114,7 +116,8 @@ spec:
         resources:
 `,
 		want: &api.JobSpec{
-			Name: "j", Queue: "default", Priority: 50,
+			Network: "bridge",
+			Name:    "j", Queue: "default", Priority: 50,
 			Groups: []api.Group{{Name: "g", Count: 1, Task: defaultTask("busybox")}},
 		},
 	}, {
@@ -136,7 +139,8 @@ spec:
         resources: {cpu: 0.5, memory: 1.5Gi, gpus: 64, gpu_memory: 0}
 `,
 		want: &api.JobSpec{
-			Name: "j", Queue: "default", Priority: 0,
+			Network: "bridge",
+			Name:    "j", Queue: "default", Priority: 0,
 			Groups: []api.Group{{
 				Name: "g", Count: 10000, Restart: api.RestartPolicy{Attempts: 100},
 				Task: api.Task{
@@ -160,7 +164,8 @@ spec:
 	}
 }`,
 		want: &api.JobSpec{
-			Name: "j", Queue: "default", Priority: 70,
+			Network: "bridge",
+			Name:    "j", Queue: "default", Priority: 70,
 			Groups: []api.Group{{Name: "g", Count: 2, Task: api.Task{
 				Image:       "busybox",
 				Command:     []string{"sh", "-c", "true"},
@@ -185,7 +190,8 @@ spec:
         image: alpine
 `,
 		want: &api.JobSpec{
-			Name: "j", Queue: "default", Priority: 50,
+			Network: "bridge",
+			Name:    "j", Queue: "default", Priority: 50,
 			Groups: []api.Group{{
 				Name: "a", Count: 1,
 				Task: api.Task{Image: "busybox", KillTimeout: api.Duration(10 * time.Second),
@@ -221,6 +227,29 @@ spec:
       task:
         image: busybox
 `
+
+func TestNetworkDefaults(t *testing.T) {
+	tests := []struct {
+		name, spec, want string
+	}{
+		{"gang of 2: host", "  gang: true\n  groups: [{name: w, count: 2, task: {image: i}}]\n", "host"},
+		{"gang of 1: bridge", "  gang: true\n  groups: [{name: w, task: {image: i}}]\n", "bridge"},
+		{"not a gang: bridge", "  groups: [{name: w, count: 4, task: {image: i}}]\n", "bridge"},
+		{"gang asks for bridge", "  gang: true\n  network: bridge\n  groups: [{name: w, count: 2, task: {image: i}}]\n", "bridge"},
+		{"single task asks for host", "  network: host\n  groups: [{name: w, task: {image: i}}]\n", "host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := Parse("job.yaml", []byte("apiVersion: phalanx/v1\nkind: Job\nmetadata: {name: j}\nspec:\n"+tt.spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.Network != tt.want {
+				t.Errorf("network %q, want %q", spec.Network, tt.want)
+			}
+		})
+	}
+}
 
 func TestParseErrors(t *testing.T) {
 	const res = "spec.groups[0].task.resources"
@@ -268,6 +297,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`job.yaml:5: spec.walltime: must be > 0, got "-1h"`}},
 		{"walltime no unit", strings.Replace(base, "spec:\n", "spec:\n  walltime: 3600\n", 1),
 			[]string{`job.yaml:5: spec.walltime: must be a duration such as "90s", "30m" or "2h", got "3600"`}},
+		{"network", strings.Replace(base, "spec:\n", "spec:\n  network: overlay\n", 1),
+			[]string{`job.yaml:5: spec.network: must be host or bridge, got "overlay"`}},
 		{"no groups", strings.Split(base, "  groups:")[0] + "  groups: []\n",
 			[]string{`job.yaml:5: spec.groups: at least one group is required`}},
 		{"groups missing", strings.Split(base, "  groups:")[0] + "  gang: true\n",
@@ -472,7 +503,7 @@ func TestParseDocumentErrors(t *testing.T) {
 		{"too large", base + "# " + strings.Repeat("x", MaxFileSize), []string{fmt.Sprintf("job.yaml: file too large: %d bytes, at most 1048576 (1 MiB)", len(base)+2+MaxFileSize)}},
 		{"deep nesting", deep, []string{`job.yaml: syntax error: exceeded max depth of 10000`}},
 		{"deep under spec", deepSpec, []string{
-			`job.yaml:4: spec.a: unknown field; known fields here are queue, priority, gang, walltime, groups`,
+			`job.yaml:4: spec.a: unknown field; known fields here are queue, priority, gang, walltime, network, groups`,
 			`job.yaml:4: spec.groups: at least one group is required`,
 		}},
 		{"too many entries", base + "        env:\n" + strings.Repeat("", 0) + manyEnv(1001),

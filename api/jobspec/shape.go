@@ -28,6 +28,7 @@ type specFile struct {
 	Priority *int         `yaml:"priority"`
 	Gang     *bool        `yaml:"gang"`
 	Walltime *string      `yaml:"walltime"`
+	Network  *string      `yaml:"network"`
 	Groups   []*groupFile `yaml:"groups"` // pointers: yaml.v3 drops null items of a []struct
 }
 

@@ -122,7 +122,29 @@ func (v *validator) job(f *jobFile) *api.JobSpec {
 		}
 		spec.Groups = append(spec.Groups, v.group(fmt.Sprintf("spec.groups[%d]", i), g, seen))
 	}
+	spec.Network = defaultNetwork(spec)
+	if s.Network != nil {
+		switch *s.Network {
+		case api.NetworkHost, api.NetworkBridge:
+			spec.Network = *s.Network
+		default:
+			v.errorf("spec.network", "must be %s or %s, got %s", api.NetworkHost, api.NetworkBridge, quote(*s.Network))
+		}
+	}
 	return spec
+}
+
+// defaultNetwork is host networking for a gang of more than one member
+// (what NCCL and torchrun want) and bridge otherwise.
+func defaultNetwork(spec *api.JobSpec) string {
+	members := 0
+	for _, g := range spec.Groups {
+		members += g.Count
+	}
+	if spec.Gang && members > 1 {
+		return api.NetworkHost
+	}
+	return api.NetworkBridge
 }
 
 func (v *validator) group(p string, g *groupFile, seen map[string]string) api.Group {
