@@ -68,3 +68,10 @@ type NodeAllocations struct {
 	Index       uint64        `json:"index"`
 	Allocations []*Allocation `json:"allocations"`
 }
+
+// NodeDetail is a node as `phalanx node status` shows it: the node and the
+// allocations that hold its resources.
+type NodeDetail struct {
+	*Node
+	Allocations []*Allocation `json:"allocations"`
+}

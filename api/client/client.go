@@ -129,6 +129,17 @@ func (c *Client) Nodes(ctx context.Context) ([]*api.Node, error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/nodes", nil, nil, &out)
 }
 
+// Node returns one node's status, by ID, name or ID prefix.
+func (c *Client) Node(ctx context.Context, id string) (*api.NodeDetail, error) {
+	var out api.NodeDetail
+	return &out, c.do(ctx, http.MethodGet, "/v1/nodes/"+url.PathEscape(id), nil, nil, &out)
+}
+
+// SetGPUHealth marks a node's GPU (UUID or index) unhealthy or recovered.
+func (c *Client) SetGPUHealth(ctx context.Context, nodeID, gpu string, h api.GPUHealth) error {
+	return c.doJSON(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(nodeID)+"/gpus/"+url.PathEscape(gpu)+"/health", h, nil)
+}
+
 // Leader asks who leads the cluster.
 func (c *Client) Leader(ctx context.Context) (*api.LeaderStatus, error) {
 	var out api.LeaderStatus

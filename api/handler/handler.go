@@ -22,6 +22,8 @@ type Backend interface {
 	Job(id string) (*api.JobStatus, error)
 	Jobs() []*api.JobStatus
 	Nodes() []*api.Node
+	Node(id string) (*api.NodeDetail, error)
+	SetGPUHealth(ctx context.Context, nodeID, gpu string, h api.GPUHealth) error
 	Leader() api.LeaderStatus
 	RegisterNode(ctx context.Context, n *api.Node) error
 	Heartbeat(ctx context.Context, nodeID string) error
@@ -73,6 +75,8 @@ func New(b Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", h.jobLogs)
 	mux.HandleFunc("GET /v1/nodes", h.listNodes)
 	mux.HandleFunc("POST /v1/nodes", h.registerNode)
+	mux.HandleFunc("GET /v1/nodes/{id}", h.getNode)
+	mux.HandleFunc("PUT /v1/nodes/{id}/gpus/{gpu}/health", h.gpuHealth)
 	mux.HandleFunc("PUT /v1/nodes/{id}/heartbeat", h.heartbeat)
 	mux.HandleFunc("GET /v1/nodes/{id}/allocations", h.nodeAllocations)
 	mux.HandleFunc("POST /v1/allocations/updates", h.updateAllocations)
@@ -147,6 +151,30 @@ func (h *handler) listNodes(w http.ResponseWriter, r *http.Request) {
 		nodes = []*api.Node{}
 	}
 	writeJSON(w, http.StatusOK, nodes)
+}
+
+func (h *handler) getNode(w http.ResponseWriter, r *http.Request) {
+	st, err := h.b.Node(r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// gpuHealth marks a GPU unhealthy (agents) or recovered (operators);
+// {gpu} is a UUID or an index.
+func (h *handler) gpuHealth(w http.ResponseWriter, r *http.Request) {
+	var gh api.GPUHealth
+	if err := h.decode(w, r, &gh); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.b.SetGPUHealth(r.Context(), r.PathValue("id"), r.PathValue("gpu"), gh); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *handler) registerNode(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,8 @@ Usage:
   phalanx job logs ID [-f] [--alloc A] a job's output (default: its first member)
   phalanx job cancel ID                cancel a job
   phalanx node list [-o json]          executor nodes
+  phalanx node status NODE [-o json]   a node: resources, GPUs with health and holders
+  phalanx node recover-gpu NODE GPU    put a GPU marked unhealthy back into service
   phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds
   phalanx version
 

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/strslice"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -48,7 +49,7 @@ func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *conta
 	hc := &container.HostConfig{
 		Init:        &init,
 		Privileged:  false,
-		NetworkMode: container.NetworkMode(cfg.Network),
+		NetworkMode: networkMode(alloc, cfg),
 		LogConfig: container.LogConfig{
 			Type:   "json-file",
 			Config: map[string]string{"max-size": cfg.LogMaxSize, "max-file": "1"},
@@ -64,6 +65,16 @@ func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *conta
 		hc.Resources.MemorySwap = task.Resources.MemoryBytes // no swap
 	}
 	return cc, hc, containerName(alloc.ID)
+}
+
+// networkMode is the host's network for a task whose job asks for it (a
+// gang's default), and otherwise the configured network ("" is the
+// engine's default bridge).
+func networkMode(alloc *api.Allocation, cfg Config) container.NetworkMode {
+	if alloc.Task.Network == api.NetworkHost {
+		return network.NetworkHost
+	}
+	return container.NetworkMode(cfg.Network)
 }
 
 // containerEnv is the task's environment with the GPU variables naming

@@ -96,6 +96,18 @@ func TestContainerSpec(t *testing.T) {
 			},
 		},
 		{
+			name:      "gang on the host network",
+			alloc:     func(a *api.Allocation) { a.Task.Network = api.NetworkHost },
+			cfg:       func(c *Config) { c.Network = "phalanx-net" },
+			wantHostC: func(h *container.HostConfig) { h.NetworkMode = "host" },
+		},
+		{
+			name:      "bridge job on the configured network",
+			alloc:     func(a *api.Allocation) { a.Task.Network = api.NetworkBridge },
+			cfg:       func(c *Config) { c.Network = "phalanx-net" },
+			wantHostC: func(h *container.HostConfig) { h.NetworkMode = "phalanx-net" },
+		},
+		{
 			name: "task cannot choose its GPUs",
 			alloc: func(a *api.Allocation) {
 				a.Task.Env["NVIDIA_VISIBLE_DEVICES"] = "all"

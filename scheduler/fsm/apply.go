@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/scheduler"
@@ -220,11 +221,53 @@ func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 
 func applyNodeRegister(tx *state.Txn, c *NodeRegister) error {
 	n := c.Node
+	n.GPUs = append([]api.GPU(nil), n.GPUs...)
 	if old, err := tx.Node(n.ID); err == nil && old.ID == n.ID {
 		n.CreateIndex = old.CreateIndex
+		// A GPU marked unhealthy stays so until an operator recovers it,
+		// however often its agent registers again.
+		sick := map[string]string{}
+		for _, g := range old.GPUs {
+			if !g.Healthy {
+				sick[g.UUID] = g.Unhealthy
+			}
+		}
+		for i := range n.GPUs {
+			if why, ok := sick[n.GPUs[i].UUID]; ok {
+				n.GPUs[i].Healthy, n.GPUs[i].Unhealthy = false, why
+			}
+		}
 	}
 	n.Status = api.NodeReady
 	return tx.PutNode(&n)
+}
+
+func applyGPUHealth(tx *state.Txn, c *GPUHealth) error {
+	old, err := tx.Node(c.NodeID)
+	if err != nil || old.ID != c.NodeID {
+		return fmt.Errorf("node %s is not registered: %w", c.NodeID, state.ErrNotFound)
+	}
+	n := *old
+	n.GPUs = append([]api.GPU(nil), old.GPUs...)
+	for i := range n.GPUs {
+		g := &n.GPUs[i]
+		if g.UUID != c.Health.UUID {
+			continue
+		}
+		if g.Healthy == c.Health.Healthy {
+			return nil // already so: a repeated report
+		}
+		g.Healthy, g.Unhealthy = c.Health.Healthy, ""
+		if !g.Healthy {
+			g.Unhealthy = c.Health.Reason
+			if g.Unhealthy == "" {
+				g.Unhealthy = "reported unhealthy"
+			}
+			g.Unhealthy += " at " + c.Time.UTC().Format(time.RFC3339)
+		}
+		return tx.PutNode(&n)
+	}
+	return fmt.Errorf("node %s has no GPU %s: %w", n.Name, c.Health.UUID, state.ErrNotFound)
 }
 
 func applyNodeHeartbeat(tx *state.Txn, c *NodeHeartbeat) error {

@@ -21,6 +21,7 @@ const (
 	CmdNodeRegister  Command = 5
 	CmdNodeHeartbeat Command = 6
 	CmdNodeDown      Command = 7
+	CmdGPUHealth     Command = 8
 )
 
 func (c Command) String() string {
@@ -39,6 +40,8 @@ func (c Command) String() string {
 		return "NodeHeartbeat"
 	case CmdNodeDown:
 		return "NodeDown"
+	case CmdGPUHealth:
+		return "GPUHealth"
 	}
 	return fmt.Sprintf("Command(%d)", uint8(c))
 }
@@ -91,6 +94,14 @@ type NodeDown struct {
 	NodeID string    `json:"node_id"`
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
+}
+
+// GPUHealth marks one GPU of a node unhealthy (reported by its agent) or
+// healthy again (an operator's recovery).
+type GPUHealth struct {
+	NodeID string        `json:"node_id"`
+	Health api.GPUHealth `json:"health"`
+	Time   time.Time     `json:"time"`
 }
 
 // Encode builds a log entry.

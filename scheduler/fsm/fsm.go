@@ -69,6 +69,10 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			var c NodeDown
 			decode(index, cmd, body, &c)
 			err = applyNodeDown(tx, &c)
+		case CmdGPUHealth:
+			var c GPUHealth
+			decode(index, cmd, body, &c)
+			err = applyGPUHealth(tx, &c)
 		default:
 			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
 		}

@@ -346,3 +346,40 @@ func (m *memSink) Cancel() error { return nil }
 func (m *memSink) Close() error  { return nil }
 
 var _ raft.SnapshotSink = (*memSink)(nil)
+
+func TestGPUHealthSurvivesReregistrationUntilRecovered(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 2)})
+	sick := api.GPUHealth{UUID: "n1-gpu1", Healthy: false, Reason: "XID 79 (GPU has fallen off the bus)"}
+	h.mustApply(CmdGPUHealth, &GPUHealth{NodeID: "n1", Health: sick, Time: t0})
+	gpus := func() []api.GPU {
+		n, _ := h.fsm.State().Snapshot().Node("n1")
+		return n.GPUs
+	}
+	want := "XID 79 (GPU has fallen off the bus) at 2026-11-22T10:00:00Z"
+	if g := gpus()[1]; g.Healthy || g.Unhealthy != want {
+		t.Fatalf("after report: %+v", g)
+	}
+	// The agent restarts and registers all its GPUs as healthy again.
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 2)})
+	if g := gpus()[1]; g.Healthy || g.Unhealthy != want {
+		t.Fatalf("re-registration healed the GPU: %+v", g)
+	}
+	if g := gpus()[0]; !g.Healthy {
+		t.Fatalf("GPU 0 changed: %+v", g)
+	}
+	// The same report again changes nothing, not even the time.
+	h.mustApply(CmdGPUHealth, &GPUHealth{NodeID: "n1", Health: sick, Time: t0.Add(time.Hour)})
+	if g := gpus()[1]; g.Unhealthy != want {
+		t.Fatalf("repeated report: %+v", g)
+	}
+	// An operator recovers it.
+	h.mustApply(CmdGPUHealth, &GPUHealth{NodeID: "n1", Health: api.GPUHealth{UUID: "n1-gpu1", Healthy: true}, Time: t0})
+	if g := gpus()[1]; !g.Healthy || g.Unhealthy != "" {
+		t.Fatalf("after recovery: %+v", g)
+	}
+	err, _ := h.apply(CmdGPUHealth, &GPUHealth{NodeID: "n1", Health: api.GPUHealth{UUID: "nope"}, Time: t0}).(error)
+	if !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("unknown GPU: %v", err)
+	}
+}

@@ -73,6 +73,43 @@ func (s *Server) Jobs() []*api.JobStatus {
 // Nodes returns every registered node.
 func (s *Server) Nodes() []*api.Node { return s.state.Snapshot().Nodes() }
 
+// Node returns one node, by ID, name or ID prefix, with its allocations
+// that hold resources.
+func (s *Server) Node(id string) (*api.NodeDetail, error) {
+	snap := s.state.Snapshot()
+	n, err := snap.Node(id)
+	if err != nil {
+		return nil, err
+	}
+	st := &api.NodeDetail{Node: n, Allocations: []*api.Allocation{}}
+	for _, a := range snap.NodeAllocs(n.ID) {
+		if a.Live() {
+			st.Allocations = append(st.Allocations, a)
+		}
+	}
+	return st, nil
+}
+
+// SetGPUHealth records that a node's GPU failed (from its agent) or was
+// recovered (by an operator). gpu is a UUID or the GPU's index.
+func (s *Server) SetGPUHealth(ctx context.Context, nodeID, gpu string, h api.GPUHealth) error {
+	n, err := s.state.Snapshot().Node(nodeID)
+	if err != nil {
+		return err
+	}
+	h.UUID = ""
+	for _, g := range n.GPUs {
+		if g.UUID == gpu || fmt.Sprint(g.Index) == gpu {
+			h.UUID = g.UUID
+		}
+	}
+	if h.UUID == "" {
+		return fmt.Errorf("node %s has no GPU %q: %w", n.Name, gpu, api.ErrNotFound)
+	}
+	_, err = s.apply(fsm.CmdGPUHealth, &fsm.GPUHealth{NodeID: n.ID, Health: h, Time: s.cfg.Now()})
+	return err
+}
+
 // RegisterNode adds or refreshes an executor node.
 func (s *Server) RegisterNode(ctx context.Context, n *api.Node) error {
 	if n.ID == "" || n.Name == "" {
