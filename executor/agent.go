@@ -93,7 +93,7 @@ func (a *Agent) Node() *api.Node {
 	gpus := a.cfg.GPUs
 	return &api.Node{
 		ID: a.nodeID, Name: a.cfg.NodeName, Address: a.cfg.Address, Labels: a.cfg.Labels,
-		Runtime: a.rt.Name(), GPUs: gpus, Status: api.NodeReady,
+		Runtime: a.rt.Name(), GPUs: gpus, Status: api.NodeReady, Ports: a.cfg.Ports,
 		Resources: api.Resources{CPUMilli: a.cfg.CPUMilli, MemoryBytes: a.cfg.MemoryBytes, GPUs: len(gpus)},
 	}
 }

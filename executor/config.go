@@ -27,6 +27,9 @@ type Config struct {
 	MemoryBytes int64
 	// GPUs are the node's GPUs, from gpu discovery.
 	GPUs []api.GPU
+	// Ports is the range of host ports the scheduler may reserve on this
+	// node (a gang's MASTER_PORT).
+	Ports api.PortRange
 	// HeartbeatInterval is how often the agent heartbeats; keep it well
 	// under the servers' heartbeat TTL.
 	HeartbeatInterval time.Duration
@@ -44,6 +47,7 @@ func DefaultConfig() Config {
 		DataDir:           "phalanx-data/agent",
 		HeartbeatInterval: 3 * time.Second,
 		LogMaxBytes:       10 << 20,
+		Ports:             api.DefaultPorts,
 		Now:               time.Now,
 	}
 }
@@ -61,6 +65,8 @@ func (c *Config) Validate() error {
 		return errors.New("agent: no node name")
 	case c.CPUMilli < 0 || c.MemoryBytes < 0:
 		return fmt.Errorf("agent: negative resources (cpu %dm, memory %d)", c.CPUMilli, c.MemoryBytes)
+	case c.Ports.Min < 0 || c.Ports.Max > 65535 || c.Ports.Min > c.Ports.Max:
+		return fmt.Errorf("agent: port range %d-%d is not within 0-65535 with min <= max", c.Ports.Min, c.Ports.Max)
 	case c.HeartbeatInterval < 100*time.Millisecond:
 		return fmt.Errorf("agent: heartbeat interval %v is under 100ms", c.HeartbeatInterval)
 	case c.Now == nil:

@@ -40,6 +40,7 @@ type agentFile struct {
 	Labels            map[string]string `yaml:"labels"`
 	LogMax            string            `yaml:"log_max"`
 	PidsLimit         int64             `yaml:"pids_limit"`
+	Ports             string            `yaml:"ports"`
 	HeartbeatInterval string            `yaml:"heartbeat_interval"`
 }
 

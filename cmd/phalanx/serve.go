@@ -12,10 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/handler"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
 	"github.com/phalanx-sched/phalanx/executor"
@@ -141,7 +144,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) error {
 // agentFlags are the flags of `phalanx agent` (and, in part, `dev`).
 type agentFlags struct {
 	server, name, dataDir, httpAddr, advertise, runtime, gpus, gpuMode string
-	cpu, memory, logMax, heartbeat                                     string
+	cpu, memory, logMax, heartbeat, ports                              string
 	labels                                                             labelFlag
 	pidsLimit                                                          int64
 }
@@ -163,6 +166,7 @@ func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
 	fs.StringVar(&f.memory, "memory", file.Memory, "memory to offer, e.g. 16Gi (default: all)")
 	fs.StringVar(&f.logMax, "log-max", or(file.LogMax, "10Mi"), "log kept per allocation")
 	fs.StringVar(&f.heartbeat, "heartbeat-interval", or(file.HeartbeatInterval, def.HeartbeatInterval.String()), "how often to heartbeat")
+	fs.StringVar(&f.ports, "ports", or(file.Ports, fmt.Sprintf("%d-%d", api.DefaultPorts.Min, api.DefaultPorts.Max)), "host ports the scheduler may reserve here, e.g. for a gang's MASTER_PORT")
 	fs.Int64Var(&f.pidsLimit, "pids-limit", max(file.PidsLimit, 0), "PID limit per container (default 4096)")
 	f.labels = labelFlag(file.Labels)
 	fs.Var(&f.labels, "label", "node label key=value (repeatable)")
@@ -193,6 +197,9 @@ func (f *agentFlags) agent(ctx context.Context, stderr io.Writer) (*executor.Age
 	}
 	if cfg.HeartbeatInterval, err = time.ParseDuration(f.heartbeat); err != nil {
 		return nil, fmt.Errorf("--heartbeat-interval: %w", err)
+	}
+	if cfg.Ports, err = parsePortRange(f.ports); err != nil {
+		return nil, fmt.Errorf("--ports: %w", err)
 	}
 	inv, err := discoverGPUs(f.gpus, stderr)
 	if err != nil {
@@ -318,8 +325,12 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	sf.register(fs, serverFile{}, true)
 	var af agentFlags
 	af.register(fs, agentFile{}, true)
+	agents := fs.Int("agents", 1, "how many embedded executors to run (each a node of its own)")
 	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
 		return err
+	}
+	if *agents < 1 || *agents > 64 {
+		return fmt.Errorf("--agents %d: want 1 to 64: %w", *agents, errUsage)
 	}
 	cfg, hc, err := sf.config(true)
 	if err != nil {
@@ -338,29 +349,82 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	fmt.Fprintf(stdout, "phalanx dev: server on http://%s (Raft %s), state in %s\n", sf.httpAddr, cfg.RaftAddr, sf.dataDir)
+	var wg sync.WaitGroup
+	errs := make(chan error, *agents)
+	for i := 0; i < *agents; i++ {
+		ag, stopAgent, err := devAgent(ctx, af, sf, i, *agents, stderr)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+		defer stopAgent()
+		n := ag.Node()
+		gpus := fmt.Sprintf("%d GPUs", len(n.GPUs))
+		if len(n.GPUs) > 0 && n.GPUs[0].Mock {
+			gpus = fmt.Sprintf("%d mock GPUs", len(n.GPUs))
+		}
+		fmt.Fprintf(stdout, "phalanx dev: executor %q: runtime %s, %s CPU, %s memory, %s\n",
+			n.Name, n.Runtime, fmtCPU(n.Resources.CPUMilli), fmtBytes(n.Resources.MemoryBytes), gpus)
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- ag.Run(ctx) }()
+	}
+	fmt.Fprintf(stdout, "phalanx dev: try `phalanx job run examples/jobs/hello.yaml --wait`; Ctrl-C stops\n")
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+	}
+	cancel()
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	fmt.Fprintln(stdout, "phalanx dev: shutting down")
+	return nil
+}
+
+// devAgent builds and serves the i-th of n embedded executors. With more
+// than one, each gets its own name, data dir and port range.
+func devAgent(ctx context.Context, af agentFlags, sf serverFlags, i, n int, stderr io.Writer) (*executor.Agent, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
 	af.server, af.dataDir, af.httpAddr = sf.httpAddr, filepath.Join(sf.dataDir, "agent"), ln.Addr().String()
+	if n > 1 {
+		af.name = fmt.Sprintf("%s-%d", af.name, i)
+		af.dataDir = filepath.Join(sf.dataDir, fmt.Sprintf("agent-%d", i))
+		// Executors on one host share its ports: give each its own slice.
+		r, err := parsePortRange(af.ports)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("--ports: %w", err)
+		}
+		size := (r.Max - r.Min + 1) / n
+		if size < 1 {
+			ln.Close()
+			return nil, nil, fmt.Errorf("--ports %s is too small for %d executors", af.ports, n)
+		}
+		af.ports = fmt.Sprintf("%d-%d", r.Min+i*size, r.Min+(i+1)*size-1)
+	}
 	ag, err := af.agent(ctx, stderr)
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, nil, err
 	}
-	stopAgent := serveAgent(ln, ag)
-	defer stopAgent()
-	n := ag.Node()
-	fmt.Fprintf(stdout, "phalanx dev: server on http://%s (Raft %s), state in %s\n", sf.httpAddr, cfg.RaftAddr, sf.dataDir)
-	fmt.Fprintf(stdout, "phalanx dev: executor %q: runtime %s, %s CPU, %s memory, %d GPUs\n",
-		n.Name, n.Runtime, fmtCPU(n.Resources.CPUMilli), fmtBytes(n.Resources.MemoryBytes), len(n.GPUs))
-	fmt.Fprintf(stdout, "phalanx dev: try `phalanx job run examples/jobs/hello.yaml --wait`; Ctrl-C stops\n")
-	err = ag.Run(ctx)
-	if ctx.Err() != nil {
-		fmt.Fprintln(stdout, "phalanx dev: shutting down")
-		return nil
+	return ag, serveAgent(ln, ag), nil
+}
+
+// parsePortRange reads "29500-29999".
+func parsePortRange(s string) (api.PortRange, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	min, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	max, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if !ok || err1 != nil || err2 != nil || min < 1 || max > 65535 || min > max {
+		return api.PortRange{}, fmt.Errorf("want a range like 29500-29999 within 1-65535, got %q", s)
 	}
-	return err
+	return api.PortRange{Min: min, Max: max}, nil
 }
 
 // labelFlag collects repeated --label k=v flags.
