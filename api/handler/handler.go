@@ -40,6 +40,8 @@ type Config struct {
 	MaxWait time.Duration
 	// LogClient fetches logs from agents.
 	LogClient *http.Client
+	// Metrics, if set, serves GET /metrics (Prometheus).
+	Metrics http.Handler
 }
 
 // DefaultConfig returns the defaults: 4 MiB bodies, 5 minute waits.
@@ -81,6 +83,9 @@ func New(b Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/nodes/{id}/allocations", h.nodeAllocations)
 	mux.HandleFunc("POST /v1/allocations/updates", h.updateAllocations)
 	mux.HandleFunc("GET /v1/status/leader", h.leader)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, api.ErrNotFound))
 	})

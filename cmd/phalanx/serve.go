@@ -18,6 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/handler"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
@@ -88,6 +92,9 @@ func startServer(cfg server.Config, hc handler.Config, httpAddr string) (srv *se
 		ln.Close()
 		return nil, nil, err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(srv.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hc.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	h, err := handler.New(srv, hc)
 	if err != nil {
 		ln.Close()

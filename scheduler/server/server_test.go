@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/phalanx-sched/phalanx/api"
 )
@@ -175,5 +178,51 @@ func TestSubmitCancelAndLookups(t *testing.T) {
 	}
 	if len(s.Jobs()) != 1 {
 		t.Fatalf("jobs: %d", len(s.Jobs()))
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	n := &api.Node{ID: "n1", Name: "node-1", Address: "127.0.0.1:7402", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30, GPUs: 2},
+		GPUs: []api.GPU{{Index: 0, UUID: "GPU-0", Healthy: true}, {Index: 1, UUID: "GPU-1", Healthy: true}}}
+	if err := s.RegisterNode(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetGPUHealth(ctx, "node-1", "0", api.GPUHealth{Healthy: false, Reason: "XID 79"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := &api.JobSpec{Name: "g", Queue: "default", Priority: 50, Groups: []api.Group{
+		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 100, MemoryBytes: 1 << 20, GPUs: 1}}},
+	}}
+	st, err := s.SubmitJob(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitJob(t, s, st.ID, func(j *api.JobStatus) bool { return j.State == api.JobRunning })
+	if got := st.Allocations[0].GPUs; len(got) != 1 || got[0] != "GPU-1" {
+		t.Fatalf("the job got %v; the unhealthy GPU-0 must not be used", got)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Collector())
+	want := `
+# HELP phalanx_gpu_allocated 1 if the GPU is held by a running or starting allocation, else 0.
+# TYPE phalanx_gpu_allocated gauge
+phalanx_gpu_allocated{gpu="0",node="node-1"} 0
+phalanx_gpu_allocated{gpu="1",node="node-1"} 1
+# HELP phalanx_gpu_healthy 1 if the GPU is healthy, 0 if it was marked unhealthy and gets no new work.
+# TYPE phalanx_gpu_healthy gauge
+phalanx_gpu_healthy{gpu="0",node="node-1"} 0
+phalanx_gpu_healthy{gpu="1",node="node-1"} 1
+# HELP phalanx_jobs Jobs by state.
+# TYPE phalanx_jobs gauge
+phalanx_jobs{state="cancelled"} 0
+phalanx_jobs{state="failed"} 0
+phalanx_jobs{state="queued"} 0
+phalanx_jobs{state="running"} 1
+phalanx_jobs{state="succeeded"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "phalanx_gpu_allocated", "phalanx_gpu_healthy", "phalanx_jobs"); err != nil {
+		t.Fatal(err)
 	}
 }
