@@ -34,9 +34,23 @@
 //   - Devices are in NVML index order, which is PCI bus order. NVML indices
 //     can differ from CUDA's default device order; use UUIDs to name a GPU.
 //
-// Health: today Healthy is true for every GPU that discovery finds. Nothing
-// watches XID errors or ECC counters yet, so a GPU that has fallen off the bus
-// shows up as missing from the next discovery (or makes it fail), not as
-// unhealthy. MIG-enabled GPUs are reported with MIGEnabled set; their MIG
-// instances are neither discovered nor scheduled.
+// Health: Discover reports every GPU it finds as Healthy. Discoverers that
+// also implement Watcher (all that Open returns) report the GPUs that turn
+// unhealthy: the NVML one watches XID errors through an NVML event set and
+// reports each GPU at most once per Watch, for the XIDs that Critical
+// accepts (a program's own faults, such as XID 13 or 31, are ignored). A
+// GPU never turns healthy again here; recovering it is an operator's
+// decision, recorded by the control plane.
+//
+// Metrics: Discoverers that implement Sampler (all that Open returns) read
+// each GPU's utilization and memory use; a value the driver does not
+// support is left nil.
+//
+// MIG-enabled GPUs are reported with MIGEnabled set; their MIG instances are
+// neither discovered nor scheduled.
+//
+// The mock:dgxa100 source completes go-nvml's mock where it lacks calls (see
+// newMockDGXA100): its event set never delivers an event and it does not
+// support utilization. NewScriptedMock is the same mock with an event set
+// that delivers XIDs a test sends, for tests of other packages.
 package gpu

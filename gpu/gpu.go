@@ -1,6 +1,10 @@
 package gpu
 
-import "github.com/phalanx-sched/phalanx/api"
+import (
+	"slices"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
 
 // Device is one whole GPU as discovery sees it.
 type Device struct {
@@ -21,7 +25,8 @@ type Device struct {
 	// NVLinkPeers holds the indices of the GPUs of this host that this one
 	// has an active NVLink to, sorted.
 	NVLinkPeers []int
-	// Healthy is true for every discovered GPU today; see the package doc.
+	// Healthy is true for every GPU that Discover finds; a GPU turns
+	// unhealthy through a Watcher's HealthEvent, not through discovery.
 	Healthy bool
 }
 
@@ -46,8 +51,9 @@ type Discoverer interface {
 	Close() error
 }
 
-// API converts d to the wire type; mock is Inventory.Mock of the inventory
-// that d came from.
+// API converts d to the wire type, with a copy of NVLinkPeers; mock is
+// Inventory.Mock of the inventory that d came from. Unhealthy is left
+// empty: why a GPU is unhealthy comes from Watch, not from d.
 func (d Device) API(mock bool) api.GPU {
 	return api.GPU{
 		Index:       d.Index,
@@ -55,6 +61,7 @@ func (d Device) API(mock bool) api.GPU {
 		Model:       d.Model,
 		MemoryBytes: d.MemoryBytes,
 		PCIBusID:    d.PCIBusID,
+		NVLinkPeers: slices.Clone(d.NVLinkPeers),
 		Healthy:     d.Healthy,
 		Mock:        mock,
 	}

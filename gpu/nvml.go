@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
@@ -14,17 +15,38 @@ type nvmlDiscoverer struct {
 	lib    nvml.Interface
 	source string
 	mock   bool
+	// waitTimeout is how long one EventSet.Wait of Watch blocks, and so
+	// how late Watch may notice that its context ended.
+	waitTimeout time.Duration
 
 	mu          sync.Mutex
 	initialized bool
 	closed      bool
+	// closing is closed by Close; it ends running Watches, which Close
+	// then waits for (watches) before shutting NVML down.
+	closing chan struct{}
+	watches sync.WaitGroup
 }
 
-// NewNVML returns a Discoverer over lib. source and mock are copied into
-// every Inventory. lib.Init is called on the first Discover (and retried by
-// the next one if it failed); Close calls lib.Shutdown if Init succeeded.
+// defaultWaitTimeout is the EventSet.Wait timeout of Watch.
+const defaultWaitTimeout = time.Second
+
+// NewNVML returns a Discoverer over lib; it also implements Watcher and
+// Sampler. source and mock are copied into every Inventory. lib.Init is
+// called on the first Discover, Watch or Sample (and retried by the next
+// one if it failed); Close calls lib.Shutdown if Init succeeded.
 func NewNVML(lib nvml.Interface, source string, mock bool) Discoverer {
-	return &nvmlDiscoverer{lib: lib, source: source, mock: mock}
+	return newNVML(lib, source, mock)
+}
+
+func newNVML(lib nvml.Interface, source string, mock bool) *nvmlDiscoverer {
+	return &nvmlDiscoverer{
+		lib:         lib,
+		source:      source,
+		mock:        mock,
+		waitTimeout: defaultWaitTimeout,
+		closing:     make(chan struct{}),
+	}
 }
 
 // start initialises NVML now instead of on the first Discover.
@@ -53,14 +75,21 @@ func (n *nvmlDiscoverer) initLocked() error {
 	}
 }
 
-// Close shuts NVML down. It may be called more than once.
+// Close ends running Watches, waits for them to return and shuts NVML
+// down. It may be called more than once.
 func (n *nvmlDiscoverer) Close() error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.closed {
+		n.mu.Unlock()
 		return nil
 	}
 	n.closed = true
+	close(n.closing)
+	n.mu.Unlock()
+
+	n.watches.Wait()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if !n.initialized {
 		return nil
 	}

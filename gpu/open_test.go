@@ -1,8 +1,11 @@
 package gpu
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
@@ -81,6 +84,38 @@ func TestOpenNVML(t *testing.T) {
 		t.Errorf("got source %q, mock %v, %d GPUs; want nvml, false, at least 1", inv.Source, inv.Mock, len(inv.Devices))
 	}
 	t.Logf("NVML host: %+v", inv)
+
+	samples, err := d.(Sampler).Sample()
+	if err != nil {
+		t.Fatalf("Sample on a host with NVML: %v", err)
+	}
+	if len(samples) != len(inv.Devices) {
+		t.Errorf("Sample returned %d samples for %d GPUs", len(samples), len(inv.Devices))
+	}
+	for _, s := range samples {
+		util, used := "n/a", "n/a"
+		if s.UtilizationPercent != nil {
+			util = fmt.Sprint(*s.UtilizationPercent, "%")
+		}
+		if s.MemoryUsedBytes != nil {
+			used = fmt.Sprint(*s.MemoryUsedBytes)
+		}
+		t.Logf("gpu %d %s: utilization %s, memory %s of %d bytes", s.Index, s.UUID, util, used, s.MemoryTotalBytes)
+		if s.UUID != inv.Devices[s.Index].UUID {
+			t.Errorf("sample %d has UUID %s, discovery %s", s.Index, s.UUID, inv.Devices[s.Index].UUID)
+		}
+	}
+
+	// A healthy host watches quietly; a driver without events says so.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err = d.(Watcher).Watch(ctx, func(e HealthEvent) { t.Logf("health event on a real GPU: %+v", e) })
+	switch {
+	case errors.Is(err, ErrHealthNotSupported):
+		t.Logf("no health events here: %v", err)
+	case err != nil:
+		t.Errorf("Watch on a host with NVML: %v", err)
+	}
 }
 
 // TestPlainDGXA100Gaps pins down what newMockDGXA100 completes, so that a
@@ -96,5 +131,11 @@ func TestPlainDGXA100Gaps(t *testing.T) {
 	}
 	if dev.GetNvLinkStateFunc != nil || dev.GetNvLinkRemotePciInfoFunc != nil {
 		t.Error("plain dgxa100 now implements NVLink calls; newMockDGXA100's stubs may go")
+	}
+	if dgxa100.New().EventSetCreateFunc != nil || dev.RegisterEventsFunc != nil {
+		t.Error("plain dgxa100 now implements events; newMockDGXA100's quiet event set may go")
+	}
+	if dev.GetUtilizationRatesFunc != nil {
+		t.Error("plain dgxa100 now implements GetUtilizationRates; newMockDGXA100's stub may go")
 	}
 }

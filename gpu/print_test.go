@@ -88,9 +88,14 @@ func TestPrintDGXA100(t *testing.T) {
 
 func TestDeviceAPI(t *testing.T) {
 	d := Device{Index: 3, UUID: "GPU-x", Model: "NVIDIA A100-SXM4-80GB", MemoryBytes: 80 << 30, PCIBusID: "00000000:47:00.0", MIGEnabled: true, NVLinkPeers: []int{1, 2}, Healthy: true}
-	want := api.GPU{Index: 3, UUID: "GPU-x", Model: "NVIDIA A100-SXM4-80GB", MemoryBytes: 80 << 30, PCIBusID: "00000000:47:00.0", Healthy: true, Mock: true}
-	if diff := cmp.Diff(want, d.API(true)); diff != "" {
+	want := api.GPU{Index: 3, UUID: "GPU-x", Model: "NVIDIA A100-SXM4-80GB", MemoryBytes: 80 << 30, PCIBusID: "00000000:47:00.0", NVLinkPeers: []int{1, 2}, Healthy: true, Mock: true}
+	got := d.API(true)
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("API mismatch (-want +got):\n%s", diff)
+	}
+	got.NVLinkPeers[0] = 7
+	if d.NVLinkPeers[0] != 1 {
+		t.Error("API shares NVLinkPeers with the Device")
 	}
 	inv := Inventory{Devices: []Device{d}}
 	want.Mock = false
