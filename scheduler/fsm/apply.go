@@ -77,12 +77,7 @@ func applyPlan(tx *state.Txn, c *PlanApply) (*PlanResult, error) {
 			if err := tx.PutAlloc(&a); err != nil {
 				return nil, err
 			}
-			u := usage[a.NodeID]
-			u.CPUMilli += a.Task.Resources.CPUMilli
-			u.MemoryBytes += a.Task.Resources.MemoryBytes
-			for _, g := range a.GPUIndices {
-				u.GPUsInUse[g] = true
-			}
+			usage[a.NodeID].Add(a.Task.Resources, a.GPUIndices, a.Ports)
 		}
 		old, _ := tx.Job(jobID)
 		j := *old
@@ -93,7 +88,7 @@ func applyPlan(tx *state.Txn, c *PlanApply) (*PlanResult, error) {
 	}
 	for _, p := range c.Pending {
 		old, err := tx.Job(p.JobID)
-		if err != nil || old.State != api.JobQueued || old.Reason == p.Reason {
+		if err != nil || old.State.Terminal() || old.Reason == p.Reason {
 			continue
 		}
 		j := *old
@@ -130,7 +125,7 @@ func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, us
 		}
 		delete(missing, m)
 		node, err := tx.Node(a.NodeID)
-		if err != nil || node.ID != a.NodeID {
+		if err != nil {
 			return fmt.Sprintf("node %s no longer exists", a.NodeID)
 		}
 		if node.Status != api.NodeReady {
@@ -144,31 +139,20 @@ func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, us
 				base = &nu
 				usage[node.ID] = base
 			}
-			u = cloneUsage(base)
+			c := base.Clone()
+			u = &c
 			scratch[node.ID] = u
 		}
-		p := scheduler.Placement{Member: m, NodeID: node.ID, GPUIndices: a.GPUIndices, GPUs: a.GPUs}
+		p := scheduler.Placement{Member: m, NodeID: node.ID, GPUIndices: a.GPUIndices, GPUs: a.GPUs, Ports: a.Ports}
 		if err := scheduler.CheckPlacement(node, *u, a.Task.Resources, p); err != nil {
 			return err.Error()
 		}
-		u.CPUMilli += a.Task.Resources.CPUMilli
-		u.MemoryBytes += a.Task.Resources.MemoryBytes
-		for _, g := range a.GPUIndices {
-			u.GPUsInUse[g] = true
-		}
+		u.Add(a.Task.Resources, a.GPUIndices, a.Ports)
 	}
 	if job.Spec.Gang && len(missing) > 0 {
 		return fmt.Sprintf("gang incomplete: %d members not in the plan", len(missing))
 	}
 	return ""
-}
-
-func cloneUsage(u *scheduler.Usage) *scheduler.Usage {
-	c := &scheduler.Usage{CPUMilli: u.CPUMilli, MemoryBytes: u.MemoryBytes, GPUsInUse: map[int]bool{}}
-	for k, v := range u.GPUsInUse {
-		c.GPUsInUse[k] = v
-	}
-	return c
 }
 
 func groupIndex(job *api.Job, name string) int {
@@ -222,7 +206,7 @@ func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 func applyNodeRegister(tx *state.Txn, c *NodeRegister) error {
 	n := c.Node
 	n.GPUs = append([]api.GPU(nil), n.GPUs...)
-	if old, err := tx.Node(n.ID); err == nil && old.ID == n.ID {
+	if old, err := tx.Node(n.ID); err == nil {
 		n.CreateIndex = old.CreateIndex
 		// A GPU marked unhealthy stays so until an operator recovers it,
 		// however often its agent registers again.
@@ -244,7 +228,7 @@ func applyNodeRegister(tx *state.Txn, c *NodeRegister) error {
 
 func applyGPUHealth(tx *state.Txn, c *GPUHealth) error {
 	old, err := tx.Node(c.NodeID)
-	if err != nil || old.ID != c.NodeID {
+	if err != nil {
 		return fmt.Errorf("node %s is not registered: %w", c.NodeID, state.ErrNotFound)
 	}
 	n := *old
@@ -272,7 +256,7 @@ func applyGPUHealth(tx *state.Txn, c *GPUHealth) error {
 
 func applyNodeHeartbeat(tx *state.Txn, c *NodeHeartbeat) error {
 	old, err := tx.Node(c.NodeID)
-	if err != nil || old.ID != c.NodeID {
+	if err != nil {
 		return fmt.Errorf("node %s is not registered: %w", c.NodeID, state.ErrNotFound)
 	}
 	n := *old
@@ -283,7 +267,7 @@ func applyNodeHeartbeat(tx *state.Txn, c *NodeHeartbeat) error {
 
 func applyNodeDown(tx *state.Txn, c *NodeDown) error {
 	old, err := tx.Node(c.NodeID)
-	if err != nil || old.ID != c.NodeID {
+	if err != nil {
 		return fmt.Errorf("node %s is not registered: %w", c.NodeID, state.ErrNotFound)
 	}
 	if old.Status == api.NodeDown {

@@ -40,7 +40,7 @@ func newJobID(name string) string {
 
 // CancelJob cancels a job that has not finished.
 func (s *Server) CancelJob(ctx context.Context, id string) (*api.JobStatus, error) {
-	job, err := s.state.Snapshot().Job(id)
+	job, err := s.state.Snapshot().LookupJob(id)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (s *Server) CancelJob(ctx context.Context, id string) (*api.JobStatus, erro
 // Job returns one job's status, by ID or unique ID prefix.
 func (s *Server) Job(id string) (*api.JobStatus, error) {
 	snap := s.state.Snapshot()
-	job, err := snap.Job(id)
+	job, err := snap.LookupJob(id)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *Server) Nodes() []*api.Node { return s.state.Snapshot().Nodes() }
 // that hold resources.
 func (s *Server) Node(id string) (*api.NodeDetail, error) {
 	snap := s.state.Snapshot()
-	n, err := snap.Node(id)
+	n, err := snap.LookupNode(id)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *Server) Node(id string) (*api.NodeDetail, error) {
 // SetGPUHealth records that a node's GPU failed (from its agent) or was
 // recovered (by an operator). gpu is a UUID or the GPU's index.
 func (s *Server) SetGPUHealth(ctx context.Context, nodeID, gpu string, h api.GPUHealth) error {
-	n, err := s.state.Snapshot().Node(nodeID)
+	n, err := s.state.Snapshot().LookupNode(nodeID)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Server) LogTarget(ctx context.Context, jobID, allocID string, wait bool
 	for {
 		changed := s.state.Changed()
 		snap := s.state.Snapshot()
-		job, err := snap.Job(jobID)
+		job, err := snap.LookupJob(jobID)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -17,10 +17,6 @@ import (
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
-// DefaultMasterPort is the rendezvous port given to gang members as
-// MASTER_PORT (PyTorch's default).
-const DefaultMasterPort = 29500
-
 func (s *Server) monitorLeadership() {
 	defer s.wg.Done()
 	for {
@@ -141,36 +137,42 @@ func (s *Server) allocations(snap *state.Snapshot, job *api.Job, jp scheduler.Jo
 	for _, n := range snap.Nodes() {
 		nodes[n.ID] = n
 	}
-	// Rank 0 is the first member of the first group; its node is the
-	// rendezvous host, from this plan or from an earlier allocation.
-	masterNode := ""
-	for _, p := range jp.Placements {
-		if p.Member.GroupIndex == 0 && p.Member.Index == 0 {
-			masterNode = p.NodeID
-		}
-	}
-	if masterNode == "" {
-		for _, a := range snap.JobAllocs(job.ID) {
-			if a.Live() && a.Group == job.Spec.Groups[0].Name && a.Index == 0 {
-				masterNode = a.NodeID
+	world := job.Members()
+	// Every member's node by rank, from this plan and from live
+	// allocations (a gang is placed whole; a non-gang job's earlier
+	// members keep running). Rank 0's node is the rendezvous host.
+	nodeOfRank := make([]string, world)
+	masterPort := 0
+	for _, a := range snap.JobAllocs(job.ID) {
+		if a.Live() && a.Attempt == job.Attempt {
+			if r := rank(job, a.Group, a.Index); r >= 0 {
+				nodeOfRank[r] = a.NodeID
+				if r == 0 && len(a.Ports) > 0 {
+					masterPort = a.Ports[0]
+				}
 			}
 		}
 	}
-	masterAddr := "127.0.0.1"
-	if n, ok := nodes[masterNode]; ok {
-		masterAddr = hostOf(n.Address)
+	for _, p := range jp.Placements {
+		r := rank(job, p.Member.Group, p.Member.Index)
+		nodeOfRank[r] = p.NodeID
+		if r == 0 && len(p.Ports) > 0 {
+			masterPort = p.Ports[0]
+		}
 	}
-	world := job.Members()
+	nodeRank := map[string]int{}
+	for _, id := range nodeOfRank {
+		if _, ok := nodeRank[id]; !ok && id != "" {
+			nodeRank[id] = len(nodeRank)
+		}
+	}
 	out := make([]api.Allocation, 0, len(jp.Placements))
 	for _, p := range jp.Placements {
 		group := job.Spec.Groups[p.Member.GroupIndex]
-		rank := p.Member.Index
-		for _, g := range job.Spec.Groups[:p.Member.GroupIndex] {
-			rank += g.Count
-		}
 		id := uuid.NewString()
 		task := group.Task
-		env := make(map[string]string, len(task.Env)+10)
+		task.Network = job.Spec.Network
+		env := make(map[string]string, len(task.Env)+12)
 		for k, v := range task.Env {
 			env[k] = v
 		}
@@ -179,10 +181,13 @@ func (s *Server) allocations(snap *state.Snapshot, job *api.Job, jp scheduler.Jo
 		env["PHALANX_ALLOC_ID"] = id
 		env["PHALANX_GROUP"] = group.Name
 		env["PHALANX_GROUP_INDEX"] = strconv.Itoa(p.Member.Index)
-		env["PHALANX_RANK"] = strconv.Itoa(rank)
+		env["PHALANX_RANK"] = strconv.Itoa(rank(job, group.Name, p.Member.Index))
 		env["PHALANX_WORLD_SIZE"] = strconv.Itoa(world)
-		env["MASTER_ADDR"] = masterAddr
-		env["MASTER_PORT"] = strconv.Itoa(DefaultMasterPort)
+		env["PHALANX_NODE_RANK"] = strconv.Itoa(nodeRank[p.NodeID])
+		if masterPort > 0 {
+			env["MASTER_ADDR"] = hostOf(nodes[nodeOfRank[0]])
+			env["MASTER_PORT"] = strconv.Itoa(masterPort)
+		}
 		task.Env = env
 		nodeName := p.NodeID
 		if n, ok := nodes[p.NodeID]; ok {
@@ -191,14 +196,31 @@ func (s *Server) allocations(snap *state.Snapshot, job *api.Job, jp scheduler.Jo
 		out = append(out, api.Allocation{
 			ID: id, JobID: job.ID, JobName: job.Name, Group: group.Name, Index: p.Member.Index,
 			NodeID: p.NodeID, NodeName: nodeName, Attempt: job.Attempt, Task: task,
-			GPUs: p.GPUs, GPUIndices: p.GPUIndices, CreateTime: now,
+			GPUs: p.GPUs, GPUIndices: p.GPUIndices, Ports: p.Ports, CreateTime: now,
 		})
 	}
 	return out
 }
 
-func hostOf(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
+// rank is a member's rank across the job: groups in order, then index;
+// -1 for a group the job does not have.
+func rank(job *api.Job, group string, index int) int {
+	r := 0
+	for _, g := range job.Spec.Groups {
+		if g.Name == group {
+			return r + index
+		}
+		r += g.Count
+	}
+	return -1
+}
+
+// hostOf is the host part of a node's address, for MASTER_ADDR.
+func hostOf(n *api.Node) string {
+	if n == nil {
+		return "127.0.0.1"
+	}
+	host, _, err := net.SplitHostPort(n.Address)
 	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
 		return "127.0.0.1"
 	}

@@ -74,13 +74,13 @@ func TestLeaderPlacesGangWithRendezvousEnv(t *testing.T) {
 	ctx := context.Background()
 	for _, id := range []string{"n1", "n2"} {
 		n := &api.Node{ID: id, Name: "node-" + id, Address: "10.1.0." + id[1:] + ":7402",
-			Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30}}
+			Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30}, Ports: api.PortRange{Min: 40000, Max: 40009}}
 		if err := s.RegisterNode(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}
 	task := api.Task{Image: "img", Env: map[string]string{"EPOCHS": "3"}, Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 64 << 20}}
-	spec := &api.JobSpec{Name: "ddp", Queue: "default", Priority: 50, Gang: true, Groups: []api.Group{
+	spec := &api.JobSpec{Name: "ddp", Queue: "default", Priority: 50, Gang: true, Network: api.NetworkHost, Groups: []api.Group{
 		{Name: "master", Count: 1, Task: task},
 		{Name: "worker", Count: 1, Task: task},
 	}}
@@ -100,12 +100,18 @@ func TestLeaderPlacesGangWithRendezvousEnv(t *testing.T) {
 		}
 	}
 	masterHost := map[string]string{"n1": "10.1.0.1", "n2": "10.1.0.2"}[master.NodeID]
+	if diff := cmp.Diff([]int{40000}, master.Ports); diff != "" {
+		t.Errorf("rank 0 reserved ports (-want +got):\n%s", diff)
+	}
 	for _, a := range snap.JobAllocs(st.ID) {
 		rank := map[string]string{"master": "0", "worker": "1"}[a.Group]
 		want := map[string]string{
 			"EPOCHS": "3", "PHALANX_JOB_ID": st.ID, "PHALANX_JOB_NAME": "ddp", "PHALANX_ALLOC_ID": a.ID,
 			"PHALANX_GROUP": a.Group, "PHALANX_GROUP_INDEX": "0", "PHALANX_RANK": rank, "PHALANX_WORLD_SIZE": "2",
-			"MASTER_ADDR": masterHost, "MASTER_PORT": "29500",
+			"PHALANX_NODE_RANK": rank, "MASTER_ADDR": masterHost, "MASTER_PORT": "40000",
+		}
+		if a.Task.Network != api.NetworkHost {
+			t.Errorf("%s network %q, want host", a.Group, a.Task.Network)
 		}
 		if diff := cmp.Diff(want, a.Task.Env); diff != "" {
 			t.Errorf("%s env (-want +got):\n%s", a.Group, diff)
@@ -224,5 +230,32 @@ phalanx_jobs{state="succeeded"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "phalanx_gpu_allocated", "phalanx_gpu_healthy", "phalanx_jobs"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestQuietClusterWritesNothing: a job that only partly fits must show
+// why it waits and must not make the leader write Raft entries in a loop.
+func TestQuietClusterWritesNothing(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	n := &api.Node{ID: "n1", Name: "node-1", Address: "127.0.0.1:7402", Resources: api.Resources{CPUMilli: 2000, MemoryBytes: 1 << 30}}
+	if err := s.RegisterNode(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	spec := &api.JobSpec{Name: "three", Queue: "default", Priority: 50, Groups: []api.Group{
+		{Name: "main", Count: 3, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 20}}},
+	}}
+	st, err := s.SubmitJob(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitJob(t, s, st.ID, func(j *api.JobStatus) bool { return len(j.Allocations) == 2 && j.Reason != "" })
+	if st.State != api.JobRunning || !strings.Contains(st.Reason, "not enough CPU") {
+		t.Errorf("partly placed job: %s %q", st.State, st.Reason)
+	}
+	before := s.raft.LastIndex()
+	time.Sleep(2500 * time.Millisecond) // two heartbeat ticks and any number of scheduling passes
+	if after := s.raft.LastIndex(); after != before {
+		t.Fatalf("raft index moved from %d to %d while nothing happened", before, after)
 	}
 }

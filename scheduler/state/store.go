@@ -40,7 +40,8 @@ func (s *Store) Snapshot() *Snapshot {
 	return &Snapshot{txn: s.db.Txn(false), index: s.index}
 }
 
-// Changed returns a channel closed at the next write.
+// Changed returns a channel closed at the next write that changes
+// something.
 func (s *Store) Changed() <-chan struct{} {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -56,6 +57,12 @@ func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 	if err := fn(tx); err != nil {
 		tx.txn.Abort()
 		return err
+	}
+	if !tx.dirty {
+		// Nothing changed: wake nobody, or a watcher that writes in
+		// response (the leader) would spin.
+		tx.txn.Abort()
+		return nil
 	}
 	tx.txn.Commit()
 	if index > s.index {
@@ -141,15 +148,23 @@ type Snapshot struct {
 // Index is the Raft index of the last write this snapshot includes.
 func (s *Snapshot) Index() uint64 { return s.index }
 
-// Job returns the job with the given ID, or a unique ID prefix of at least
-// four characters.
+// Job returns the job with exactly the given ID.
 func (s *Snapshot) Job(id string) (*api.Job, error) {
 	raw, err := s.txn.First(tableJobs, "id", id)
 	if err != nil {
 		return nil, err
 	}
-	if raw != nil {
-		return raw.(*api.Job), nil
+	if raw == nil {
+		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	return raw.(*api.Job), nil
+}
+
+// LookupJob finds the job a user means: its ID, or a unique ID prefix of
+// at least four characters.
+func (s *Snapshot) LookupJob(id string) (*api.Job, error) {
+	if j, err := s.Job(id); err == nil {
+		return j, nil
 	}
 	if len(id) < 4 {
 		return nil, fmt.Errorf("job %q: %w", id, ErrNotFound)
@@ -251,14 +266,23 @@ func sortAllocs(as []*api.Allocation) {
 	})
 }
 
-// Node returns one node by ID, or by name when no ID matches.
+// Node returns the node with exactly the given ID.
 func (s *Snapshot) Node(id string) (*api.Node, error) {
 	raw, err := s.txn.First(tableNodes, "id", id)
 	if err != nil {
 		return nil, err
 	}
-	if raw != nil {
-		return raw.(*api.Node), nil
+	if raw == nil {
+		return nil, fmt.Errorf("node %q: %w", id, ErrNotFound)
+	}
+	return raw.(*api.Node), nil
+}
+
+// LookupNode finds the node a user means: its ID, its name, or a unique
+// ID prefix of at least four characters.
+func (s *Snapshot) LookupNode(id string) (*api.Node, error) {
+	if n, err := s.Node(id); err == nil {
+		return n, nil
 	}
 	for _, n := range s.Nodes() {
 		if n.Name == id || (len(id) >= 4 && strings.HasPrefix(n.ID, id)) {
@@ -281,23 +305,27 @@ func (s *Snapshot) Nodes() []*api.Node {
 // Txn is a write transaction. Its reads see its own writes.
 type Txn struct {
 	Snapshot
+	dirty bool
 }
 
 // PutJob inserts or replaces a job, stamping its indexes.
 func (tx *Txn) PutJob(j *api.Job) error {
 	stamp(&j.CreateIndex, &j.ModifyIndex, tx.index)
+	tx.dirty = true
 	return tx.txn.Insert(tableJobs, j)
 }
 
 // PutAlloc inserts or replaces an allocation, stamping its indexes.
 func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	stamp(&a.CreateIndex, &a.ModifyIndex, tx.index)
+	tx.dirty = true
 	return tx.txn.Insert(tableAllocs, a)
 }
 
 // PutNode inserts or replaces a node, stamping its indexes.
 func (tx *Txn) PutNode(n *api.Node) error {
 	stamp(&n.CreateIndex, &n.ModifyIndex, tx.index)
+	tx.dirty = true
 	return tx.txn.Insert(tableNodes, n)
 }
 

@@ -92,13 +92,13 @@ func TestJobLookupByPrefix(t *testing.T) {
 		}
 	}
 	snap := s.Snapshot()
-	if j, err := snap.Job("eval"); err != nil || j.ID != "eval-bbbb" {
+	if j, err := snap.LookupJob("eval"); err != nil || j.ID != "eval-bbbb" {
 		t.Errorf("unique prefix: %v %v", j, err)
 	}
-	if _, err := snap.Job("train-aaaa"); err == nil {
+	if _, err := snap.LookupJob("train-aaaa"); err == nil {
 		t.Error("ambiguous prefix matched")
 	}
-	if _, err := snap.Job("abc"); !errors.Is(err, ErrNotFound) {
+	if _, err := snap.LookupJob("abc"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("short unknown ID: %v", err)
 	}
 	if jobs := snap.Jobs(); len(jobs) != 3 || jobs[0].ID != "train-aaaa1" {
