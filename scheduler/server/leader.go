@@ -19,6 +19,7 @@ import (
 
 func (s *Server) monitorLeadership() {
 	defer s.wg.Done()
+	defer s.stopLeader()
 	for {
 		select {
 		case <-s.shutdown:
@@ -36,6 +37,11 @@ func (s *Server) monitorLeadership() {
 func (s *Server) startLeader() {
 	s.leaderMu.Lock()
 	defer s.leaderMu.Unlock()
+	select {
+	case <-s.shutdown:
+		return
+	default:
+	}
 	if s.leaderCancel != nil {
 		return
 	}
@@ -63,9 +69,17 @@ func (s *Server) stopLeader() {
 // heartbeats once a second, until leadership ends.
 func (s *Server) leaderLoop(ctx context.Context) {
 	// Apply everything earlier leaders committed before deciding anything.
-	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
-		log.Printf("server: leader barrier: %v", err)
-		return
+	for {
+		err := s.raft.Barrier(s.cfg.ApplyTimeout).Error()
+		if err == nil {
+			break
+		}
+		log.Printf("server: leader barrier: %v (retrying)", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	since := s.cfg.Now()
 	tick := time.NewTicker(time.Second)
