@@ -60,3 +60,30 @@ func BenchmarkGang(b *testing.B) {
 	}
 	b.ReportMetric(64*float64(b.N)/b.Elapsed().Seconds(), "placements/s")
 }
+
+// BenchmarkScheduleNVLink is BenchmarkScheduleSingleGPU/tasks=8000 on nodes
+// whose GPUs form two NVLink domains of 4, with every other job asking for
+// 2 GPUs, so that every take chooses a domain.
+func BenchmarkScheduleNVLink(b *testing.B) {
+	nodes := benchNodes(1000, 8)
+	for _, n := range nodes {
+		nvlink(n, []int{0, 1, 2, 3}, []int{4, 5, 6, 7})
+	}
+	jobs := make([]*JobRequest, 5334)
+	for i := range jobs {
+		jobs[i] = request(job(fmt.Sprintf("j%05d", i), 50, i, false, group("w", 1, res(1, 8, 1+i%2))))
+	}
+	in := Input{Nodes: nodes, Jobs: jobs, Now: t0}
+	placed := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		placed = 0
+		for _, jp := range Schedule(in).Jobs {
+			placed += len(jp.Placements)
+		}
+	}
+	if placed < 5000 {
+		b.Fatalf("placed %d tasks, want at least 5000", placed)
+	}
+	b.ReportMetric(float64(placed)*float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+}

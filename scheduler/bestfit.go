@@ -25,7 +25,7 @@ func (a score) less(b score) bool {
 // set, the reason refers to the next member of a job that placed some
 // already.
 func (c *cluster) find(d *demand, next bool) (int, string) {
-	key := failureKey{res: d.res, next: next}
+	key := failureKey{res: d.res, next: next, port: d.port}
 	if f, ok := c.failures[key]; ok && f.version == c.version {
 		return -1, f.reason
 	}

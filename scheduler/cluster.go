@@ -22,11 +22,15 @@ type cluster struct {
 	// per job. Cached answers are exact: they hold for an unchanged state.
 	version  uint64
 	failures map[failureKey]failure
+	// domainFree and domainOrder are scratch space for bestDomain, reused
+	// so that choosing GPUs does not allocate.
+	domainFree, domainOrder []int
 }
 
 type failureKey struct {
 	res  api.Resources
 	next bool
+	port bool
 }
 
 type failure struct {
@@ -36,12 +40,17 @@ type failure struct {
 
 // nodeState is one node's free resources.
 type nodeState struct {
-	node     *api.Node
-	ready    bool
+	node  *api.Node
+	ready bool
+	// domains is how many NVLink domains the node's GPUs form, or 0 when
+	// no GPU has an NVLink peer on the node; see linkDomains.
+	domains  int32
 	freeCPU  int64
 	freeMem  int64
 	freeGPUs int       // healthy and not held
 	gpus     []gpuSlot // sorted by GPU index
+	// heldPorts are the held ports in the node's port range, sorted.
+	heldPorts []int
 	// Totals, for scoring shares; see inverse.
 	invCPU, invMem, invGPU inverse
 }
@@ -51,9 +60,10 @@ type gpuSlot struct {
 	index   int
 	model   int // into cluster.models
 	memory  int64
+	uuid    string
+	domain  int32 // NVLink domain, when nodeState.domains > 0
 	healthy bool
 	held    bool
-	uuid    string
 }
 
 // demand is what one member asks for, with its GPU filter resolved against
@@ -61,12 +71,16 @@ type gpuSlot struct {
 type demand struct {
 	res     api.Resources
 	modelOK []bool // by interned model
+	// port is set for a gang's rank 0, which also needs a free host port
+	// (see NeedsRendezvousPort).
+	port bool
 }
 
 // taken records one tentative placement so that undo can reverse it.
 type taken struct {
 	node  int
 	slots []int // positions in nodeState.gpus
+	port  int   // the host port reserved, or 0
 }
 
 func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
@@ -106,6 +120,7 @@ func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
 			s.gpus[j] = gpuSlot{index: g.Index, model: m, memory: g.MemoryBytes, healthy: g.Healthy, uuid: g.UUID}
 		}
 		slices.SortStableFunc(s.gpus, func(a, b gpuSlot) int { return a.index - b.index })
+		s.domains = s.linkDomains(n.GPUs)
 	}
 	for _, a := range allocs {
 		if a == nil || !a.Live() {
@@ -122,6 +137,9 @@ func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
 			if k := s.slot(idx); k >= 0 {
 				s.gpus[k].held = true
 			}
+		}
+		for _, p := range a.Ports {
+			s.holdPort(p)
 		}
 	}
 	for i := range c.nodes {
@@ -175,6 +193,9 @@ func (c *cluster) fits(i int, d *demand) bool {
 	if !s.ready || s.freeCPU < d.res.CPUMilli || s.freeMem < d.res.MemoryBytes || s.freeGPUs < d.res.GPUs {
 		return false
 	}
+	if d.port && s.freePort() == 0 {
+		return false
+	}
 	if d.res.GPUs <= 0 {
 		return true
 	}
@@ -189,8 +210,8 @@ func (c *cluster) fits(i int, d *demand) bool {
 	return false
 }
 
-// take places d on node i, holding the lowest usable GPU indices. The
-// caller has checked fits.
+// take places d on node i, holding the GPUs pickGPUs chooses and, if d
+// needs one, the node's lowest free port. The caller has checked fits.
 func (c *cluster) take(i int, d *demand) taken {
 	c.version++
 	s := &c.nodes[i]
@@ -198,17 +219,15 @@ func (c *cluster) take(i int, d *demand) taken {
 	s.freeMem -= d.res.MemoryBytes
 	t := taken{node: i}
 	if d.res.GPUs > 0 {
-		t.slots = make([]int, 0, d.res.GPUs)
-		for k := range s.gpus {
-			if len(t.slots) == d.res.GPUs {
-				break
-			}
-			if d.usable(&s.gpus[k]) {
-				s.gpus[k].held = true
-				t.slots = append(t.slots, k)
-			}
+		t.slots = c.pickGPUs(s, d)
+		for _, k := range t.slots {
+			s.gpus[k].held = true
 		}
 		s.freeGPUs -= len(t.slots)
+	}
+	if d.port {
+		t.port = s.freePort()
+		s.holdPort(t.port)
 	}
 	return t
 }
@@ -223,6 +242,9 @@ func (c *cluster) undo(t taken, d *demand) {
 		s.gpus[k].held = false
 	}
 	s.freeGPUs += len(t.slots)
+	if t.port != 0 {
+		s.releasePort(t.port)
+	}
 }
 
 // placement describes a take as the plan reports it.
@@ -236,6 +258,9 @@ func (c *cluster) placement(m Member, t taken) Placement {
 			p.GPUIndices[j] = s.gpus[k].index
 			p.GPUs[j] = s.gpus[k].uuid
 		}
+	}
+	if t.port != 0 {
+		p.Ports = []int{t.port}
 	}
 	return p
 }

@@ -14,10 +14,18 @@
 //   - "Does not fit" is an answer, not an error: every job with members
 //     that were not placed gets a Pending entry with a human-readable reason
 //     ("0/3 nodes fit: 2 too few free GPUs, 1 not enough memory").
-//   - A gang job (Spec.Gang) is placed whole or not at all.
+//   - A gang job (Spec.Gang) is placed whole or not at all. Its rank 0, if
+//     it has more than one member, also holds its node's lowest free host
+//     port (Placement.Ports), the rendezvous port every member gets as
+//     MASTER_PORT; a node with no free port in its range does not fit it.
+//   - A member takes free GPUs of its node inside one NVLink domain when the
+//     node reports NVLink peers and a domain has enough (the one with the
+//     fewest, so large domains stay whole), and otherwise the lowest free
+//     indices. Topology never makes a member not fit.
 //   - The plan is a proposal. The leader re-checks it against the latest
-//     state before committing it through Raft; NodeUsage and CheckPlacement
-//     are the check, shared so that plan and re-check agree on what fits.
+//     state before committing it through Raft; NodeUsage, Usage.Add,
+//     CheckPlacement and NeedsRendezvousPort are the check, shared so that
+//     plan and re-check agree on what fits.
 //   - Missing says which members of a job need a node now, from the job and
 //     all of its allocations; its output is what JobRequest.Members expects.
 //

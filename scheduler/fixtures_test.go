@@ -13,12 +13,13 @@ const h100 = "NVIDIA H100 80GB HBM3"
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// node returns a ready node with cpu cores, mem GiB and gpus healthy
-// 80 GiB H100s with indices 0..gpus-1.
+// node returns a ready node with cpu cores, mem GiB, gpus healthy 80 GiB
+// H100s with indices 0..gpus-1 and no NVLink, offering api.DefaultPorts.
 func node(id string, cpu, mem int64, gpus int) *api.Node {
 	n := &api.Node{
 		ID: id, Name: id, Status: api.NodeReady, Runtime: "docker",
 		Resources: api.Resources{CPUMilli: cpu * 1000, MemoryBytes: mem * gi, GPUs: gpus},
+		Ports:     api.DefaultPorts,
 	}
 	for i := range gpus {
 		n.GPUs = append(n.GPUs, api.GPU{Index: i, UUID: uuid(id, i), Model: h100, MemoryBytes: 80 * gi, Healthy: true})
@@ -34,6 +35,27 @@ func down(n *api.Node) *api.Node { n.Status = api.NodeDown; return n }
 func gpuModel(n *api.Node, model string, mem int64) *api.Node {
 	for i := range n.GPUs {
 		n.GPUs[i].Model, n.GPUs[i].MemoryBytes = model, mem*gi
+	}
+	return n
+}
+
+// ports sets the node's port range; ports(n, 0, 0) offers none.
+func ports(n *api.Node, lo, hi int) *api.Node {
+	n.Ports = api.PortRange{Min: lo, Max: hi}
+	return n
+}
+
+// nvlink links every pair of GPUs within each domain, both ways, as NVML
+// reports a fully connected NVSwitch domain.
+func nvlink(n *api.Node, domains ...[]int) *api.Node {
+	for _, dom := range domains {
+		for _, a := range dom {
+			for _, b := range dom {
+				if a != b {
+					n.GPUs[a].NVLinkPeers = append(n.GPUs[a].NVLinkPeers, b)
+				}
+			}
+		}
 	}
 	return n
 }
@@ -88,6 +110,12 @@ func alloc(id, jobID, nodeID string, r api.Resources, gpus ...int) *api.Allocati
 	return a
 }
 
+// holding makes a hold the host ports.
+func holding(a *api.Allocation, ports ...int) *api.Allocation {
+	a.Ports = ports
+	return a
+}
+
 func member(group string, groupIndex, index int) Member {
 	return Member{Group: group, GroupIndex: groupIndex, Index: index}
 }
@@ -99,5 +127,11 @@ func place(m Member, nodeID string, gpus ...int) Placement {
 		p.GPUIndices = append(p.GPUIndices, g)
 		p.GPUs = append(p.GPUs, uuid(nodeID, g))
 	}
+	return p
+}
+
+// withPort is p holding the host port.
+func withPort(p Placement, port int) Placement {
+	p.Ports = append(p.Ports, port)
 	return p
 }

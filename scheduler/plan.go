@@ -38,13 +38,18 @@ type Input struct {
 	Now time.Time
 }
 
-// Placement puts one member on one node, with the exact GPUs it holds.
+// Placement puts one member on one node, with the exact GPUs and host
+// ports it holds.
 type Placement struct {
 	Member     Member
 	NodeID     string
 	GPUIndices []int
 	// GPUs are the UUIDs of the GPUs at GPUIndices, in the same order.
 	GPUs []string
+	// Ports are host ports reserved on the node: for rank 0 of a gang of
+	// more than one member (NeedsRendezvousPort), exactly one, the gang's
+	// rendezvous port (MASTER_PORT); otherwise none.
+	Ports []int
 }
 
 // JobPlacement is every member of one job that the plan places.

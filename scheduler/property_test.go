@@ -32,6 +32,23 @@ func randomInput(r *rand.Rand) Input {
 		if r.IntN(10) == 0 {
 			n.Status = api.NodeDown
 		}
+		// Few ports, so that ranges run out; some nodes offer none.
+		n.Ports = api.PortRange{Min: 29500, Max: 29500 + r.IntN(3)}
+		if r.IntN(6) == 0 {
+			n.Ports = api.PortRange{}
+		}
+		// NVLink on half the nodes: each GPU may list one earlier GPU, or
+		// a GPU the node does not have, on one side only.
+		if r.IntN(2) == 0 {
+			for k := range n.GPUs {
+				switch x := r.IntN(4); {
+				case x < 2 && k > 0:
+					n.GPUs[k].NVLinkPeers = []int{n.GPUs[r.IntN(k)].Index}
+				case x == 2:
+					n.GPUs[k].NVLinkPeers = []int{99}
+				}
+			}
+		}
 		in.Nodes = append(in.Nodes, n)
 		// Existing work within the node's capacity.
 		var cpu, mem int64
@@ -45,6 +62,9 @@ func randomInput(r *rand.Rand) Input {
 			}
 			cpu, mem = cpu+rc, mem+rm
 			a := alloc(fmt.Sprintf("a-%s-%d", n.ID, k), "old", n.ID, api.Resources{CPUMilli: rc, MemoryBytes: rm, GPUs: 1}, g.Index)
+			if r.IntN(3) == 0 {
+				a.Ports = []int{29499 + r.IntN(4)} // in the range or just outside it
+			}
 			in.Allocs = append(in.Allocs, a)
 		}
 	}
@@ -168,16 +188,26 @@ func checkPlan(t *testing.T, label string, in Input, plan Plan) {
 		}
 		placedJobs[jp.JobID] = true
 		j := jobByID(in, jp.JobID)
+		ports := 0
 		for _, p := range jp.Placements {
 			n := nodes[p.NodeID]
 			r := j.Spec.Groups[p.Member.GroupIndex].Task.Resources
 			u := usage[p.NodeID]
 			// CheckPlacement covers a ready node, CPU and memory within
-			// capacity counting existing allocations, and no GPU held twice.
+			// capacity counting existing allocations, no GPU held twice, and
+			// every port within the node's range and held once.
 			if err := CheckPlacement(n, *u, r, p); err != nil {
 				t.Fatalf("%s: job %s: %v", label, j.ID, err)
 			}
-			u.Add(r, p.GPUIndices)
+			if want := NeedsRendezvousPort(j, p.Member); want != (len(p.Ports) == 1) || len(p.Ports) > 1 {
+				t.Fatalf("%s: job %s: %s[%d] holds ports %v, needs a rendezvous port: %v", label, j.ID, p.Member.Group, p.Member.Index, p.Ports, want)
+			}
+			ports += len(p.Ports)
+			checkNVLinkChoice(t, label+": job "+j.ID, n, *u, r, p)
+			u.Add(r, p.GPUIndices, p.Ports)
+		}
+		if j.Spec.Gang && j.Members() > 1 && ports != 1 {
+			t.Fatalf("%s: gang %s of %d members holds %d ports, want 1", label, j.ID, j.Members(), ports)
 		}
 	}
 	pending := map[string]bool{}
@@ -224,4 +254,81 @@ func TestScheduleGPUIndicesOutOfOrder(t *testing.T) {
 	if diff := cmp.Diff(want, Schedule(in), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("Schedule() mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// checkNVLinkChoice checks p's GPUs against an independent statement of the
+// rule: when some NVLink domain of n has enough free GPUs usable by r, p's
+// GPUs lie in one such domain and it is one with the fewest of them.
+func checkNVLinkChoice(t *testing.T, label string, n *api.Node, u Usage, r api.Resources, p Placement) {
+	t.Helper()
+	domain := testDomains(n)
+	if domain == nil || r.GPUs == 0 {
+		return
+	}
+	free := map[int]int{} // by domain
+	for _, g := range n.GPUs {
+		if g.Healthy && !u.GPUsInUse[g.Index] && modelMatches(r.GPUModel, g.Model) && g.MemoryBytes >= r.GPUMemoryBytes {
+			free[domain[g.Index]]++
+		}
+	}
+	fewest := -1
+	for _, f := range free {
+		if f >= r.GPUs && (fewest < 0 || f < fewest) {
+			fewest = f
+		}
+	}
+	if fewest < 0 {
+		return // no domain can hold it: lowest indices, as without NVLink
+	}
+	d := domain[p.GPUIndices[0]]
+	for _, idx := range p.GPUIndices {
+		if domain[idx] != d {
+			t.Fatalf("%s: GPUs %v span NVLink domains, though one has %d free", label, p.GPUIndices, fewest)
+		}
+	}
+	if free[d] != fewest {
+		t.Fatalf("%s: GPUs %v are in a domain with %d free, another has %d", label, p.GPUIndices, free[d], fewest)
+	}
+}
+
+// testDomains labels each GPU index of n with its NVLink domain by graph
+// search, or returns nil if no two GPUs of n are linked.
+func testDomains(n *api.Node) map[int]int {
+	adj := map[int][]int{}
+	for _, g := range n.GPUs {
+		adj[g.Index] = nil // every GPU is a vertex
+	}
+	linked := false
+	for _, g := range n.GPUs {
+		for _, peer := range g.NVLinkPeers {
+			if _, ok := adj[peer]; ok && peer != g.Index {
+				adj[g.Index] = append(adj[g.Index], peer)
+				adj[peer] = append(adj[peer], g.Index)
+				linked = true
+			}
+		}
+	}
+	if !linked {
+		return nil
+	}
+	domain := map[int]int{}
+	for _, g := range n.GPUs {
+		if _, seen := domain[g.Index]; seen {
+			continue
+		}
+		label := g.Index // the domain's first GPU in list order
+		domain[label] = label
+		stack := []int{label}
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, w := range adj[v] {
+				if _, seen := domain[w]; !seen {
+					domain[w] = label
+					stack = append(stack, w)
+				}
+			}
+		}
+	}
+	return domain
 }

@@ -13,9 +13,11 @@ const (
 	causeModel         = "gpu_model mismatch"
 	causeGPUMemory     = "gpu_memory too small"
 	causeUnhealthy     = "unhealthy GPUs"
+	causeNoPorts       = "no host ports"
 	causeCPU           = "not enough CPU"
 	causeMemory        = "not enough memory"
 	causeTooFewFree    = "too few free GPUs"
+	causeNoFreePort    = "no free host port"
 	causeNotReadyOther = "not ready"
 )
 
@@ -79,57 +81,62 @@ func (c *cluster) cause(i int, d *demand) string {
 		}
 		return string(s.node.Status)
 	}
-	if need := d.res.GPUs; need > 0 {
-		var model, memory, healthy, free int
-		for k := range s.gpus {
-			g := &s.gpus[k]
-			if !d.modelOK[g.model] {
-				continue
-			}
-			model++
-			if g.memory < d.res.GPUMemoryBytes {
-				continue
-			}
-			memory++
-			if !g.healthy {
-				continue
-			}
-			healthy++
-			if !g.held {
-				free++
-			}
-		}
-		switch {
-		case len(s.gpus) < need:
-			return causeTooFewGPUs
-		case model < need:
-			return causeModel
-		case memory < need:
-			return causeGPUMemory
-		case healthy < need:
-			return causeUnhealthy
-		case s.freeCPU < d.res.CPUMilli:
-			return causeCPU
-		case s.freeMem < d.res.MemoryBytes:
-			return causeMemory
-		case free < need:
-			return causeTooFewFree
-		}
-		return ""
+	need := d.res.GPUs
+	var model, memory, healthy, free int
+	if need > 0 {
+		model, memory, healthy, free = s.countGPUs(d)
 	}
 	switch {
+	case len(s.gpus) < need:
+		return causeTooFewGPUs
+	case model < need:
+		return causeModel
+	case memory < need:
+		return causeGPUMemory
+	case healthy < need:
+		return causeUnhealthy
+	case d.port && !offersPorts(s.node.Ports):
+		return causeNoPorts
 	case s.freeCPU < d.res.CPUMilli:
 		return causeCPU
 	case s.freeMem < d.res.MemoryBytes:
 		return causeMemory
+	case free < need:
+		return causeTooFewFree
+	case d.port && s.freePort() == 0:
+		return causeNoFreePort
 	}
 	return ""
+}
+
+// countGPUs counts the node's GPUs that match d's model, of those the ones
+// with enough memory, of those the healthy ones, and of those the free ones.
+func (s *nodeState) countGPUs(d *demand) (model, memory, healthy, free int) {
+	for k := range s.gpus {
+		g := &s.gpus[k]
+		if !d.modelOK[g.model] {
+			continue
+		}
+		model++
+		if g.memory < d.res.GPUMemoryBytes {
+			continue
+		}
+		memory++
+		if !g.healthy {
+			continue
+		}
+		healthy++
+		if !g.held {
+			free++
+		}
+	}
+	return model, memory, healthy, free
 }
 
 // neverFits returns why d could not fit on any node even if every node were
 // empty, ready and healthy, or "" if some node could hold it.
 func (c *cluster) neverFits(d *demand) string {
-	var cpu, mem, gpus, eligible bool
+	var cpu, mem, gpus, eligible, portless bool
 	for i := range c.nodes {
 		s := &c.nodes[i]
 		r := s.node.Resources
@@ -143,9 +150,15 @@ func (c *cluster) neverFits(d *demand) string {
 		}
 		okEligible := n >= d.res.GPUs
 		if okCPU && okMem && okGPUs && okEligible {
-			return ""
+			if !d.port || offersPorts(s.node.Ports) {
+				return ""
+			}
+			portless = true // would fit, but offers no host port
 		}
 		cpu, mem, gpus, eligible = cpu || okCPU, mem || okMem, gpus || okGPUs, eligible || okEligible
+	}
+	if portless {
+		return "no node with " + formatResources(d) + " offers host ports (needed for the gang's rendezvous port)"
 	}
 	switch {
 	case !cpu:

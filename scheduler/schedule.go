@@ -16,9 +16,13 @@ import (
 // Jobs are taken in order of Priority (highest first), then SubmitTime
 // (oldest first), then ID; only queued and running jobs are considered.
 // Each member goes to the ready node that fits it and leaves the least
-// free resources (best fit), and holds that node's lowest free matching GPU
-// indices. A gang job is placed whole or not at all; a non-gang job places
-// the members that fit. Schedule is deterministic and does not modify in.
+// free resources (best fit), and holds free matching GPUs of that node:
+// the lowest indices, inside one NVLink domain when the node reports
+// NVLink peers (see pickGPUs). A gang job is placed whole or not at all; a
+// non-gang job places the members that fit. Rank 0 of a gang of more than
+// one member also holds its node's lowest free host port (Placement.Ports),
+// the gang's rendezvous port. Schedule is deterministic and does not
+// modify in.
 func Schedule(in Input) Plan {
 	c := newCluster(in.Nodes, in.Allocs)
 	var plan Plan
@@ -68,12 +72,21 @@ func (c *cluster) placeJob(req *JobRequest) ([]Placement, string) {
 		return nil, why
 	}
 	demands := make([]*demand, len(job.Spec.Groups))
+	var rank0 *demand // the group's demand plus a rendezvous port
 	demandOf := func(m Member) *demand {
 		if demands[m.GroupIndex] == nil {
 			d := c.demandFor(job.Spec.Groups[m.GroupIndex].Task.Resources)
 			demands[m.GroupIndex] = &d
 		}
-		return demands[m.GroupIndex]
+		if !NeedsRendezvousPort(job, m) {
+			return demands[m.GroupIndex]
+		}
+		if rank0 == nil {
+			d := *demands[m.GroupIndex]
+			d.port = true
+			rank0 = &d
+		}
+		return rank0
 	}
 	if job.Spec.Gang {
 		return c.placeGang(members, demandOf)

@@ -95,14 +95,14 @@ func TestSchedulePlacement(t *testing.T) {
 		nodes: []*api.Node{node("n1", 32, 256, 8), node("n2", 32, 256, 8)},
 		jobs:  []*api.Job{job("g", 50, 0, true, group("w", 2, res(8, 64, 8)))},
 		want: Plan{Jobs: []JobPlacement{{JobID: "g", Placements: []Placement{
-			place(w(0), "n1", 0, 1, 2, 3, 4, 5, 6, 7), place(w(1), "n2", 0, 1, 2, 3, 4, 5, 6, 7),
+			withPort(place(w(0), "n1", 0, 1, 2, 3, 4, 5, 6, 7), 29500), place(w(1), "n2", 0, 1, 2, 3, 4, 5, 6, 7),
 		}}}},
 	}, {
 		name:  "gang with several groups",
 		nodes: []*api.Node{node("n1", 16, 64, 2), node("n2", 8, 32, 0)},
 		jobs:  []*api.Job{job("g", 50, 0, true, group("ps", 1, res(4, 16, 0)), group("worker", 2, res(4, 16, 1)))},
 		want: Plan{Jobs: []JobPlacement{{JobID: "g", Placements: []Placement{
-			place(member("ps", 0, 0), "n2"), place(member("worker", 1, 0), "n1", 0), place(member("worker", 1, 1), "n1", 1),
+			withPort(place(member("ps", 0, 0), "n2"), 29500), place(member("worker", 1, 0), "n1", 0), place(member("worker", 1, 1), "n1", 1),
 		}}}},
 	}, {
 		name:  "a gang that does not fit is rolled back for a smaller job",
@@ -126,7 +126,7 @@ func TestSchedulePlacement(t *testing.T) {
 		},
 		want: Plan{
 			Jobs: []JobPlacement{{JobID: "small", Placements: []Placement{
-				place(w(0), "n1", 0, 1, 2, 3, 4, 5, 6, 7), place(w(1), "n2", 0, 1, 2, 3, 4, 5, 6, 7), place(w(2), "n3", 0, 1, 2, 3, 4, 5, 6, 7),
+				withPort(place(w(0), "n1", 0, 1, 2, 3, 4, 5, 6, 7), 29500), place(w(1), "n2", 0, 1, 2, 3, 4, 5, 6, 7), place(w(2), "n3", 0, 1, 2, 3, 4, 5, 6, 7),
 			}}},
 			Pending: []Pending{{JobID: "big", Reason: "gang of 4: only 3 members fit; 0/3 nodes fit the next: 3 too few free GPUs"}},
 		},

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/phalanx-sched/phalanx/api"
 )
@@ -10,30 +12,34 @@ import (
 // ErrDoesNotFit is wrapped by every error CheckPlacement returns.
 var ErrDoesNotFit = errors.New("placement does not fit")
 
-// Usage is what live allocations hold on one node.
+// Usage is what live allocations hold on one node. Add is the one way to
+// count an allocation or placement in it.
 type Usage struct {
 	CPUMilli    int64
 	MemoryBytes int64
 	// GPUsInUse holds the indices of the GPUs allocations hold.
 	GPUsInUse map[int]bool
+	// PortsInUse holds the host ports allocations hold.
+	PortsInUse map[int]bool
 }
 
 // NodeUsage sums what the live allocations on node nodeID hold. Allocations
-// on other nodes, and ones that are not live, are ignored. GPUsInUse is
-// never nil.
+// on other nodes, and ones that are not live, are ignored. GPUsInUse and
+// PortsInUse are never nil.
 func NodeUsage(nodeID string, allocs []*api.Allocation) Usage {
-	u := Usage{GPUsInUse: map[int]bool{}}
+	u := Usage{GPUsInUse: map[int]bool{}, PortsInUse: map[int]bool{}}
 	for _, a := range allocs {
 		if a == nil || a.NodeID != nodeID || !a.Live() {
 			continue
 		}
-		u.Add(a.Task.Resources, a.GPUIndices)
+		u.Add(a.Task.Resources, a.GPUIndices, a.Ports)
 	}
 	return u
 }
 
-// Add counts one more allocation of resources r holding gpuIndices.
-func (u *Usage) Add(r api.Resources, gpuIndices []int) {
+// Add counts one more allocation of resources r holding the GPUs at
+// gpuIndices and the host ports in ports.
+func (u *Usage) Add(r api.Resources, gpuIndices, ports []int) {
 	u.CPUMilli += r.CPUMilli
 	u.MemoryBytes += r.MemoryBytes
 	if u.GPUsInUse == nil {
@@ -42,6 +48,26 @@ func (u *Usage) Add(r api.Resources, gpuIndices []int) {
 	for _, g := range gpuIndices {
 		u.GPUsInUse[g] = true
 	}
+	if u.PortsInUse == nil {
+		u.PortsInUse = map[int]bool{}
+	}
+	for _, p := range ports {
+		u.PortsInUse[p] = true
+	}
+}
+
+// Clone returns a copy of u that shares no map with it, so that adding to
+// one does not change the other.
+func (u Usage) Clone() Usage {
+	u.GPUsInUse = maps.Clone(u.GPUsInUse)
+	u.PortsInUse = maps.Clone(u.PortsInUse)
+	if u.GPUsInUse == nil {
+		u.GPUsInUse = map[int]bool{}
+	}
+	if u.PortsInUse == nil {
+		u.PortsInUse = map[int]bool{}
+	}
+	return u
 }
 
 // CheckPlacement reports nil if p, for a task asking for r, still fits on
@@ -49,7 +75,9 @@ func (u *Usage) Add(r api.Resources, gpuIndices []int) {
 // ErrDoesNotFit that says why. It applies the same rules as Schedule: the
 // node is ready, has the CPU and memory free, and every GPU in p exists with
 // the UUID given, is healthy, matches r's model and memory filters and is
-// not in use. It does not check that p's GPUs are the lowest free ones.
+// not in use, and every host port in p is in the node's port range and not
+// in use. It does not check that p's GPUs are the ones Schedule would
+// choose, nor whether p should hold a port (see NeedsRendezvousPort).
 func CheckPlacement(node *api.Node, u Usage, r api.Resources, p Placement) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s[%d] on node %s: %s: %w", p.Member.Group, p.Member.Index, p.NodeID, fmt.Sprintf(format, args...), ErrDoesNotFit)
@@ -90,7 +118,24 @@ func CheckPlacement(node *api.Node, u Usage, r api.Resources, p Placement) error
 			}
 		}
 	}
+	for i, port := range p.Ports {
+		switch {
+		case !inRange(node.Ports, port):
+			return fail("port %d is outside the node's port range %s", port, formatPorts(node.Ports))
+		case u.PortsInUse[port]:
+			return fail("port %d is in use", port)
+		case slices.Contains(p.Ports[:i], port):
+			return fail("port %d listed twice", port)
+		}
+	}
 	return nil
+}
+
+func formatPorts(r api.PortRange) string {
+	if !offersPorts(r) {
+		return "(none)"
+	}
+	return fmt.Sprintf("%d-%d", r.Min, r.Max)
 }
 
 func findGPU(node *api.Node, index int) *api.GPU {
