@@ -33,6 +33,7 @@ type Agent struct {
 	tasks  map[string]*task // started by this process, not yet final
 	done   map[string]bool  // reported final; skipped until the server drops them
 	polled chan struct{}    // closed and replaced after every reconcile
+	swept  bool             // leftovers of earlier agent processes stopped
 }
 
 // task is one allocation this agent is running.
@@ -40,6 +41,9 @@ type task struct {
 	alloc *api.Allocation
 	h     Handle // nil while starting
 	stop  bool   // a stop was asked for
+	// findOnly: the allocation is to stop and this process never started
+	// it; stop whatever an earlier agent process left of it, start nothing.
+	findOnly bool
 }
 
 // New returns an agent. The node ID is kept in DataDir so a restarted
@@ -177,10 +181,22 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 		case al.DesiredState == api.DesiredStop && t != nil:
 			a.requestStop(ctx, t)
 		case al.DesiredState == api.DesiredStop && t == nil:
-			a.done[al.ID] = true
-			a.out.send(api.AllocUpdate{ID: al.ID, State: api.AllocStopped,
-				Message: "stopped before it started", Time: a.cfg.Now()})
+			t = &task{alloc: al, stop: true, findOnly: true}
+			a.tasks[al.ID] = t
+			go a.run(ctx, t)
 		}
+	}
+	// A task the servers no longer list has ended as far as they are
+	// concerned (its node was marked down and it was lost, say): stop it,
+	// so it never runs beside its replacement.
+	for id, t := range a.tasks {
+		if !listed[id] {
+			a.requestStop(ctx, t)
+		}
+	}
+	if !a.swept {
+		a.swept = true
+		a.sweep(ctx, listed)
 	}
 	for id := range a.done {
 		if !listed[id] {
@@ -189,6 +205,30 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 	}
 	close(a.polled)
 	a.polled = make(chan struct{})
+}
+
+// sweep stops the tasks an earlier agent process left that the servers
+// no longer list (lost while the agent was away, or replaced); a.mu is
+// held.
+func (a *Agent) sweep(ctx context.Context, listed map[string]bool) {
+	l, ok := a.rt.(Lister)
+	if !ok {
+		return
+	}
+	ids, err := l.List(ctx)
+	if err != nil {
+		log.Printf("agent: list leftover tasks: %v", err)
+		return
+	}
+	for _, id := range ids {
+		if listed[id] || a.tasks[id] != nil || a.done[id] {
+			continue
+		}
+		log.Printf("agent: stopping %s, left by an earlier agent process and no longer wanted", id)
+		t := &task{alloc: &api.Allocation{ID: id}, stop: true, findOnly: true}
+		a.tasks[id] = t
+		go a.run(ctx, t)
+	}
 }
 
 // followWait is how long a log follower waits for an allocation this
@@ -249,18 +289,36 @@ func (a *Agent) run(ctx context.Context, t *task) {
 		a.finish(t, api.AllocFailed, nil, "cannot open log: "+err.Error())
 		return
 	}
-	h, err := a.rt.Start(ctx, t.alloc, w)
+	var h Handle
+	if t.findOnly {
+		if f, ok := a.rt.(Finder); ok {
+			h, err = f.Find(ctx, t.alloc, w)
+		}
+		if h == nil && err == nil {
+			w.Close()
+			a.finish(t, api.AllocStopped, nil, "stopped before it started")
+			return
+		}
+	} else {
+		h, err = a.rt.Start(ctx, t.alloc, w)
+	}
 	if err != nil {
 		fmt.Fprintf(w, "[phalanx: task did not start: %v]\n", err)
 		w.Close()
-		a.finish(t, api.AllocFailed, nil, err.Error())
+		state := api.AllocFailed
+		if errors.Is(err, ErrLost) {
+			state = api.AllocLost
+		}
+		a.finish(t, state, nil, err.Error())
 		return
 	}
 	a.mu.Lock()
 	t.h = h
 	stop := t.stop
 	a.mu.Unlock()
-	a.out.send(api.AllocUpdate{ID: id, State: api.AllocRunning, Time: a.cfg.Now()})
+	if !t.findOnly {
+		a.out.send(api.AllocUpdate{ID: id, State: api.AllocRunning, Time: a.cfg.Now()})
+	}
 	if stop {
 		go a.stopTask(ctx, h, t.alloc)
 	}
@@ -284,18 +342,28 @@ func (a *Agent) run(ctx context.Context, t *task) {
 		state = api.AllocFailed
 	}
 	code := res.ExitCode
-	a.finish(t, state, &code, res.Message)
+	acked := a.finish(t, state, &code, res.Message)
+	// Keep the container until a server has the result: an agent that
+	// restarts before then finds the exited container and reports again,
+	// instead of starting the task a second time.
+	select {
+	case <-acked:
+	case <-ctx.Done():
+		return
+	}
 	if err := h.Remove(context.WithoutCancel(ctx)); err != nil {
 		log.Printf("agent: remove %s: %v", id, err)
 	}
 }
 
-func (a *Agent) finish(t *task, state api.AllocState, code *int, msg string) {
+// finish forgets a task and reports how it ended; the returned channel is
+// closed once a server has accepted the report.
+func (a *Agent) finish(t *task, state api.AllocState, code *int, msg string) <-chan struct{} {
 	a.mu.Lock()
 	delete(a.tasks, t.alloc.ID)
 	a.done[t.alloc.ID] = true
 	a.mu.Unlock()
-	a.out.send(api.AllocUpdate{ID: t.alloc.ID, State: state, ExitCode: code, Message: msg, Time: a.cfg.Now()})
+	return a.out.send(api.AllocUpdate{ID: t.alloc.ID, State: state, ExitCode: code, Message: msg, Time: a.cfg.Now()})
 }
 
 // Handler serves the agent's HTTP API: allocation logs for the servers.

@@ -15,30 +15,44 @@ import (
 type reporter struct {
 	api   *client.Client
 	mu    sync.Mutex
-	queue []api.AllocUpdate
+	queue []pending
 	wake  chan struct{}
+}
+
+// pending is a queued update and the channel closed once a server has
+// accepted it.
+type pending struct {
+	update api.AllocUpdate
+	acked  chan struct{}
 }
 
 func newReporter(c *client.Client) *reporter {
 	return &reporter{api: c, wake: make(chan struct{}, 1)}
 }
 
-func (r *reporter) send(u api.AllocUpdate) {
+// send queues u and returns a channel closed once a server accepted it.
+func (r *reporter) send(u api.AllocUpdate) <-chan struct{} {
+	p := pending{update: u, acked: make(chan struct{})}
 	r.mu.Lock()
-	r.queue = append(r.queue, u)
+	r.queue = append(r.queue, p)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
+	return p.acked
 }
 
 func (r *reporter) run(ctx context.Context) {
 	b := newBackoff()
 	for {
 		r.mu.Lock()
-		batch := append([]api.AllocUpdate(nil), r.queue...)
+		sent := append([]pending(nil), r.queue...)
 		r.mu.Unlock()
+		batch := make([]api.AllocUpdate, len(sent))
+		for i, p := range sent {
+			batch[i] = p.update
+		}
 		if len(batch) == 0 {
 			select {
 			case <-ctx.Done():
@@ -57,8 +71,11 @@ func (r *reporter) run(ctx context.Context) {
 		}
 		b.reset()
 		r.mu.Lock()
-		r.queue = r.queue[len(batch):]
+		r.queue = r.queue[len(sent):]
 		r.mu.Unlock()
+		for _, p := range sent {
+			close(p.acked)
+		}
 	}
 }
 

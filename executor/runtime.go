@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -21,8 +22,10 @@ import (
 //   - Handle.Wait blocks until the task has ended and its output has been
 //     copied to out, and returns how it ended. A task that exits non-zero is
 //     a Result, not an error; an error means the runtime lost track of it.
-//   - Handle.Stop asks the task to end (SIGTERM to the whole process tree),
-//     and kills it (SIGKILL) if it is still running after grace. Stop on a
+//   - Handle.Stop asks the task to end (SIGTERM: to the whole process group
+//     for exec; for Docker, to the container's init, which passes it to the
+//     main process), and kills it (SIGKILL) if it is still running after
+//     grace. Stop on a
 //     task that has ended does nothing and returns nil. Wait still returns
 //     the Result afterwards.
 //   - Handle.Remove deletes what the task left behind (the container); the
@@ -35,6 +38,26 @@ type Runtime interface {
 	Name() string
 	Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (Handle, error)
 }
+
+// Finder is implemented by runtimes that can find the task of an
+// allocation started by an earlier agent process without starting one: a
+// restarted agent uses it to stop work that was cancelled while it was
+// away. Find returns a nil Handle and no error when there is no such task.
+type Finder interface {
+	Find(ctx context.Context, alloc *api.Allocation, out io.Writer) (Handle, error)
+}
+
+// Lister is implemented by runtimes that can list the allocations whose
+// tasks they hold, those started by earlier agent processes included. A
+// restarted agent stops the ones the servers no longer want.
+type Lister interface {
+	List(ctx context.Context) ([]string, error)
+}
+
+// ErrLost is wrapped by Start when the allocation's task was running under
+// an earlier agent process and cannot be taken over (host processes): the
+// runtime killed what was left of it, and the allocation is lost.
+var ErrLost = errors.New("task lost")
 
 // Handle is one started task.
 type Handle interface {

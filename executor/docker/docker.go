@@ -111,6 +111,27 @@ func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Write
 	return h, nil
 }
 
+// Find returns a Handle to alloc's existing container, or nil if there is
+// none; it never creates one.
+func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
+	unlock := r.lock(alloc.ID)
+	defer unlock()
+	r.mu.Lock()
+	h := r.handles[alloc.ID]
+	r.mu.Unlock()
+	if h != nil {
+		return h, nil
+	}
+	h, err := r.adopt(ctx, alloc.ID, out)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.handles[alloc.ID] = h
+	r.mu.Unlock()
+	return h, nil
+}
+
 func (r *Runtime) lock(allocID string) func() {
 	r.mu.Lock()
 	l := r.locks[allocID]

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,6 +95,9 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 	if len(alloc.Task.Command) == 0 {
 		return nil, errors.New("host: the exec runtime needs task.command; it does not use images")
 	}
+	if r.killLeftover(alloc.ID) {
+		return nil, fmt.Errorf("host: %w: the agent restarted while this host process ran, and a host process cannot be taken over, so it was killed", executor.ErrLost)
+	}
 	allocDir := filepath.Join(r.cfg.WorkDir, alloc.ID)
 	if err := os.MkdirAll(allocDir, 0o755); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
@@ -118,6 +122,14 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 		return nil, fmt.Errorf("host: start %q: %w", alloc.Task.Command[0], err)
 	}
 	pw.Close() // the children hold the write end now
+	// Record the process group, so a restarted agent can kill it rather
+	// than run the task twice.
+	if err := os.WriteFile(r.pgidFile(alloc.ID), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		pr.Close()
+		return nil, fmt.Errorf("host: record process group: %w", err)
+	}
 
 	t := &task{
 		r:        r,
@@ -134,6 +146,52 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 	}()
 	go t.wait(pr)
 	return t, nil
+}
+
+// Find returns the task this Runtime runs for alloc. A host process
+// started by an earlier agent process cannot be taken over: Find kills
+// what is left of it and returns nil.
+func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t := r.tasks[alloc.ID]; t != nil {
+		return t, nil
+	}
+	r.killLeftover(alloc.ID)
+	return nil, nil
+}
+
+// List returns the allocations with a host process group recorded: those
+// this Runtime runs and those an earlier agent process left.
+func (r *Runtime) List(ctx context.Context) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(r.cfg.WorkDir, "*.pgid"))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(files))
+	for _, f := range files {
+		ids = append(ids, strings.TrimSuffix(filepath.Base(f), ".pgid"))
+	}
+	return ids, nil
+}
+
+func (r *Runtime) pgidFile(allocID string) string {
+	return filepath.Join(r.cfg.WorkDir, allocID+".pgid")
+}
+
+// killLeftover kills the process group an earlier agent process started
+// for allocID, if it still runs, and reports whether it did.
+func (r *Runtime) killLeftover(allocID string) bool {
+	b, err := os.ReadFile(r.pgidFile(allocID))
+	if err != nil {
+		return false
+	}
+	os.Remove(r.pgidFile(allocID))
+	pgid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pgid <= 1 {
+		return false
+	}
+	return syscall.Kill(-pgid, syscall.SIGKILL) == nil
 }
 
 // environ returns the task's environment: a fixed PATH and HOME, then
@@ -169,6 +227,7 @@ func (t *task) wait(pr *os.File) {
 	// group's ID is the leader's PID, just reaped; reuse of it as another
 	// group's ID in this instant is not a practical concern.
 	syscall.Kill(-t.pgid, syscall.SIGKILL)
+	os.Remove(t.r.pgidFile(t.id))
 	select {
 	case <-t.copied:
 	case <-time.After(outputDrain):

@@ -2,9 +2,13 @@ package host_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,5 +121,55 @@ func TestRemoveDeletesAllocDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(workDir, alloc.ID)); !os.IsNotExist(err) {
 		t.Errorf("allocation directory after Remove: %v", err)
+	}
+}
+
+// A restarted agent's runtime must not start a host task a second time:
+// it kills what the earlier process left and says the allocation is lost.
+func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
+	dir := t.TempDir()
+	first, err := host.New(host.Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := &api.Allocation{ID: "left-1", Task: api.Task{Command: []string{"sh", "-c", "sleep 60"}}}
+	h, err := first.Start(context.Background(), alloc, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Remove(context.Background()) })
+	b, err := os.ReadFile(filepath.Join(dir, "left-1.pgid"))
+	if err != nil {
+		t.Fatalf("no process group recorded: %v", err)
+	}
+	pgid, _ := strconv.Atoi(string(b))
+
+	second, err := host.New(host.Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := second.List(context.Background()); err != nil || len(ids) != 1 || ids[0] != "left-1" {
+		t.Fatalf("List = %v, %v", ids, err)
+	}
+	_, err = second.Start(context.Background(), alloc, io.Discard)
+	if !errors.Is(err, executor.ErrLost) {
+		t.Fatalf("Start of a leftover: %v, want ErrLost", err)
+	}
+	res, err := h.Wait(context.Background())
+	if err != nil || res.ExitCode != 137 {
+		t.Fatalf("leftover ended with %+v, %v; want killed (137)", res, err)
+	}
+	// Its children may linger a moment as zombies until they are reaped.
+	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(-pgid, 0) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the leftover process group still exists")
+		}
+	}
+	if ids, _ := second.List(context.Background()); len(ids) != 0 {
+		t.Fatalf("List after the kill = %v", ids)
+	}
+	// Find of a task nobody runs finds nothing.
+	if h, err := second.Find(context.Background(), &api.Allocation{ID: "none"}, io.Discard); h != nil || err != nil {
+		t.Fatalf("Find = %v, %v", h, err)
 	}
 }
