@@ -107,6 +107,11 @@ func (h *handler) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if len(body) > jobspec.MaxFileSize {
+		writeError(w, &statusError{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("job file of %d bytes is over the %d-byte limit for job files", len(body), jobspec.MaxFileSize)})
+		return
+	}
 	name := r.Header.Get(FilenameHeader)
 	if name == "" {
 		name = "request"

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -169,11 +170,28 @@ func waitJob(ctx context.Context, cl *client.Client, id string, w io.Writer) (*a
 	last := ""
 	start := time.Now()
 	delay := 50 * time.Millisecond
+	unavailable := time.Time{}
 	for {
 		st, err := cl.Job(ctx, id)
 		if err != nil {
-			return nil, err
+			// A server restarting or changing leader is no reason to stop
+			// waiting; give up only after a minute without an answer.
+			if ctx.Err() != nil || !transient(err) {
+				return nil, err
+			}
+			if unavailable.IsZero() {
+				unavailable = time.Now()
+				fmt.Fprintf(w, "[%6.1fs] server unavailable (%v); still waiting\n", time.Since(start).Seconds(), err)
+			} else if time.Since(unavailable) > time.Minute {
+				return nil, fmt.Errorf("no answer for a minute: %w", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
 		}
+		unavailable = time.Time{}
 		line := string(st.State)
 		if st.Reason != "" {
 			line += ": " + st.Reason
@@ -207,6 +225,15 @@ func waitJob(ctx context.Context, cl *client.Client, id string, w io.Writer) (*a
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
+}
+
+// transient reports whether err may go away by itself: no leader, or no
+// connection.
+func transient(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.Is(err, api.ErrNotLeader) || errors.As(err, &ne) || errors.As(err, &oe) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func printJSON(w io.Writer, v any) error {

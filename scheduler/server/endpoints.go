@@ -158,7 +158,7 @@ func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdat
 }
 
 // LogTarget finds the allocation whose logs a client asked for (allocID,
-// or by default the job's first member of its latest attempt) and the node
+// or by default the newest allocation of the job's rank 0) and the node
 // that keeps them. With wait set it blocks until the job has one.
 func (s *Server) LogTarget(ctx context.Context, jobID, allocID string, wait bool) (*api.Allocation, *api.Node, error) {
 	for {
@@ -175,7 +175,8 @@ func (s *Server) LogTarget(ctx context.Context, jobID, allocID string, wait bool
 					target = a
 					break
 				}
-			} else if target == nil || a.Attempt > target.Attempt {
+			} else if a.Group == job.Spec.Groups[0].Name && a.Index == 0 &&
+				(target == nil || a.CreateIndex > target.CreateIndex) {
 				target = a
 			}
 		}

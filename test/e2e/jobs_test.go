@@ -211,13 +211,16 @@ func TestBadRequestsDoNotDisturbTheServer(t *testing.T) {
 	c := startCluster(t, options{runtime: "exec"})
 	url := "http://" + c.addr + "/v1/jobs"
 
-	resp, err := http.Post(url, "application/yaml", bytes.NewReader(make([]byte, 5<<20)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("5 MiB body: status %d, want 413", resp.StatusCode)
+	// Over the request cap (4 MiB), and over the job file limit (1 MiB).
+	for _, size := range []int{5 << 20, 2 << 20} {
+		resp, err := http.Post(url, "application/yaml", bytes.NewReader(make([]byte, size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("%d MiB body: status %d, want 413", size>>20, resp.StatusCode)
+		}
 	}
 
 	bad := "apiVersion: phalanx/v1\nkind: Job\nmetadata: {name: x}\nspec:\n  groups:\n    - name: w\n      task: {image: i, resources: {gpus: -2}}\n"
