@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/client"
@@ -30,10 +32,11 @@ type Agent struct {
 	out    *reporter
 
 	mu     sync.Mutex
-	tasks  map[string]*task // started by this process, not yet final
-	done   map[string]bool  // reported final; skipped until the server drops them
-	polled chan struct{}    // closed and replaced after every reconcile
-	swept  bool             // leftovers of earlier agent processes stopped
+	tasks  map[string]*task  // started by this process, not yet final
+	done   map[string]bool   // reported final; skipped until the server drops them
+	polled chan struct{}     // closed and replaced after every reconcile
+	swept  bool              // leftovers of earlier agent processes stopped
+	sick   map[string]string // GPUs reported unhealthy, by UUID: why
 }
 
 // task is one allocation this agent is running.
@@ -67,7 +70,7 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 	return &Agent{
 		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id,
 		out:   newReporter(c),
-		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}),
+		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}), sick: map[string]string{},
 	}, nil
 }
 
@@ -112,9 +115,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	log.Printf("agent: node %s (%s) registered with %s, runtime %s, %d GPUs",
 		a.cfg.NodeName, a.nodeID, a.cfg.Server, a.rt.Name(), len(a.cfg.GPUs))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.heartbeat(ctx) }()
 	go func() { defer wg.Done(); a.out.run(ctx) }()
+	go func() { defer wg.Done(); a.watchGPUs(ctx) }()
 	a.poll(ctx)
 	wg.Wait()
 	return nil
@@ -386,6 +390,9 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "ok %s\n", a.nodeID)
 	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(gpuCollector{a})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
 

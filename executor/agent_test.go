@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/handler"
 	"github.com/phalanx-sched/phalanx/executor"
+	"github.com/phalanx-sched/phalanx/gpu"
 	"github.com/phalanx-sched/phalanx/scheduler/server"
 )
 
@@ -199,9 +201,18 @@ func newHarness(t *testing.T) *harness {
 // startAgent runs an agent (the same node across restarts: same data
 // dir) until the returned stop is called.
 func (h *harness) startAgent() (stop func()) {
+	stop, _ = h.startAgentWith(nil)
+	return stop
+}
+
+// startAgentWith is startAgent with the config changed by edit.
+func (h *harness) startAgentWith(edit func(*executor.Config)) (stop func(), ag *executor.Agent) {
 	cfg := executor.DefaultConfig()
 	cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Address = h.addr, "n1", h.dir, "127.0.0.1:1"
 	cfg.CPUMilli, cfg.MemoryBytes, cfg.HeartbeatInterval = 1000, 1<<30, 100*time.Millisecond
+	if edit != nil {
+		edit(&cfg)
+	}
 	ag, err := executor.New(cfg, h.rt)
 	if err != nil {
 		h.t.Fatal(err)
@@ -218,7 +229,7 @@ func (h *harness) startAgent() (stop func()) {
 		}
 	}
 	h.t.Cleanup(stop)
-	return stop
+	return stop, ag
 }
 
 func (h *harness) submit(attempts int) string {
@@ -355,4 +366,84 @@ func TestCancelWhileAgentDownStopsTheTask(t *testing.T) {
 	if n := h.rt.startCount(allocID); n != 1 {
 		t.Fatalf("started %d times", n)
 	}
+}
+
+// A GPU whose driver reports a critical XID is marked unhealthy in the
+// control plane, gets no new work, and shows so in the agent's metrics.
+func TestFailingGPUGetsNoWork(t *testing.T) {
+	h := newHarness(t)
+	src, xids := gpu.NewScriptedMock()
+	inv, err := src.Discover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ag := h.startAgentWith(func(c *executor.Config) {
+		c.GPUs, c.GPUSource = inv.API(), src
+		c.CPUMilli = 8000
+	})
+	h.eventually("the node registered", func() bool { _, err := h.srv.Node("n1"); return err == nil })
+	sick := inv.Devices[3].UUID
+	xids <- gpu.XIDInjection{Index: 3, XID: 79}
+	h.eventually("GPU 3 marked unhealthy", func() bool {
+		n, _ := h.srv.Node("n1")
+		return !n.GPUs[3].Healthy
+	})
+	n, _ := h.srv.Node("n1")
+	if why := n.GPUs[3].Unhealthy; !strings.Contains(why, "XID 79") {
+		t.Errorf("reason %q does not name the XID", why)
+	}
+
+	var jobs []string
+	for i := 0; i < 8; i++ {
+		spec := &api.JobSpec{Name: "g", Queue: "default", Priority: 50, Groups: []api.Group{{
+			Name: "main", Count: 1,
+			Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 100, MemoryBytes: 1 << 20, GPUs: 1}},
+		}}}
+		st, err := h.srv.SubmitJob(context.Background(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, st.ID)
+	}
+	h.eventually("7 jobs running and 1 waiting", func() bool {
+		running, waiting := 0, 0
+		for _, id := range jobs {
+			st, _ := h.srv.Job(id)
+			switch {
+			case st.State == api.JobRunning:
+				running++
+			case st.State == api.JobQueued && strings.Contains(st.Reason, "too few free GPUs"):
+				waiting++
+			}
+		}
+		return running == 7 && waiting == 1
+	})
+	for _, id := range jobs {
+		st, _ := h.srv.Job(id)
+		for _, a := range st.Allocations {
+			if len(a.GPUs) == 1 && a.GPUs[0] == sick {
+				t.Fatalf("job %s was placed on the unhealthy GPU", id)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	ag.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{`phalanx_gpu_healthy{gpu="3"} 0`, `phalanx_gpu_healthy{gpu="2"} 1`, `phalanx_gpu_memory_total_bytes{gpu="0"}`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("agent metrics lack %s:\n%s", want, body)
+		}
+	}
+	allocated := regexp.MustCompile(`phalanx_gpu_allocated\{gpu="(\d)"\} 1`)
+	h.eventually("7 GPUs shown allocated, not GPU 3", func() bool {
+		rec := httptest.NewRecorder()
+		ag.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		held := allocated.FindAllStringSubmatch(rec.Body.String(), -1)
+		for _, m := range held {
+			if m[1] == "3" {
+				t.Fatal("metrics show the unhealthy GPU allocated")
+			}
+		}
+		return len(held) == 7
+	})
 }

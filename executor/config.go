@@ -27,6 +27,10 @@ type Config struct {
 	MemoryBytes int64
 	// GPUs are the node's GPUs, from gpu discovery.
 	GPUs []api.GPU
+	// GPUSource, if set, is the discovery the GPUs came from; the agent
+	// watches it for failing GPUs (gpu.Watcher) and samples it for
+	// metrics (gpu.Sampler) when it can.
+	GPUSource any
 	// Ports is the range of host ports the scheduler may reserve on this
 	// node (a gang's MASTER_PORT).
 	Ports api.PortRange

@@ -208,11 +208,11 @@ func (f *agentFlags) agent(ctx context.Context, stderr io.Writer) (*executor.Age
 	if cfg.Ports, err = parsePortRange(f.ports); err != nil {
 		return nil, fmt.Errorf("--ports: %w", err)
 	}
-	inv, err := discoverGPUs(f.gpus, stderr)
+	src, inv, err := discoverGPUs(f.gpus, stderr)
 	if err != nil {
 		return nil, err
 	}
-	cfg.GPUs = inv.API()
+	cfg.GPUs, cfg.GPUSource = inv.API(), src
 	rt, err := f.openRuntime(ctx, inv.Mock, stderr)
 	if err != nil {
 		return nil, err
@@ -221,25 +221,26 @@ func (f *agentFlags) agent(ctx context.Context, stderr io.Writer) (*executor.Age
 }
 
 // discoverGPUs runs GPU discovery. With --gpus nvml and no driver, the
-// agent says so and runs without GPUs.
-func discoverGPUs(kind string, stderr io.Writer) (gpu.Inventory, error) {
+// agent says so and runs without GPUs. The discoverer stays open for the
+// agent's life: it watches GPU health and samples metrics.
+func discoverGPUs(kind string, stderr io.Writer) (gpu.Discoverer, gpu.Inventory, error) {
 	d, err := gpu.Open(kind)
 	if errors.Is(err, gpu.ErrNoDriver) {
 		fmt.Fprintf(stderr, "phalanx: WARNING: %v; this node offers no GPUs\n", err)
-		return gpu.Inventory{Source: gpu.SourceNone}, nil
+		return nil, gpu.Inventory{Source: gpu.SourceNone}, nil
 	}
 	if err != nil {
-		return gpu.Inventory{}, fmt.Errorf("--gpus: %w", err)
+		return nil, gpu.Inventory{}, fmt.Errorf("--gpus: %w", err)
 	}
-	defer d.Close()
 	inv, err := d.Discover()
 	if err != nil {
-		return gpu.Inventory{}, fmt.Errorf("GPU discovery: %w", err)
+		d.Close()
+		return nil, gpu.Inventory{}, fmt.Errorf("GPU discovery: %w", err)
 	}
 	if inv.Mock {
 		fmt.Fprintf(stderr, "phalanx: using %d mock GPUs from %s (simulated: no real GPU is given to containers)\n", len(inv.Devices), inv.Source)
 	}
-	return inv, nil
+	return d, inv, nil
 }
 
 func (f *agentFlags) openRuntime(ctx context.Context, mockGPUs bool, stderr io.Writer) (executor.Runtime, error) {
