@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/phalanx-sched/phalanx/executor"
 	"github.com/phalanx-sched/phalanx/executor/docker"
 	"github.com/phalanx-sched/phalanx/executor/host"
+	"github.com/phalanx-sched/phalanx/gpu"
 	"github.com/phalanx-sched/phalanx/internal/testutil"
 	"github.com/phalanx-sched/phalanx/scheduler/server"
 )
@@ -34,17 +36,20 @@ type cluster struct {
 	httpSrv *http.Server
 	addr    string
 	client  *client.Client
-	agent   *executor.Agent
-	stopAg  func()
+	agents  []*executor.Agent
+	stopAg  []func()
 	docker  bool
 }
 
 type options struct {
 	runtime string // "docker" (default) or "exec"
-	cpu     int64  // millicores offered; default 2000
-	memory  int64  // bytes offered; default 1 GiB
-	dir     string // reuse a data dir (restart tests)
-	raft    string
+	agents  int    // executors, each a node (default 1)
+	// gpus, if set, gives executor i its GPU discovery.
+	gpus   func(i int) gpu.Discoverer
+	cpu    int64  // millicores offered; default 2000
+	memory int64  // bytes offered; default 1 GiB
+	dir    string // reuse a data dir (restart tests)
+	raft   string
 }
 
 func startCluster(t testing.TB, o options) *cluster {
@@ -57,7 +62,7 @@ func startCluster(t testing.TB, o options) *cluster {
 	}
 	c := &cluster{t: t, dir: o.dir, raft: o.raft}
 	c.startServer()
-	c.startAgent(o)
+	c.startAgents(o)
 	c.docker = o.runtime == "" || o.runtime == "docker"
 	t.Cleanup(c.stop)
 	return c
@@ -97,7 +102,43 @@ func (c *cluster) stopServer() {
 	}
 }
 
-func (c *cluster) startAgent(o options) {
+// startAgents starts o.agents executors (default 1), each a node of its
+// own, and waits until the servers know them all at their addresses.
+func (c *cluster) startAgents(o options) {
+	n := max(o.agents, 1)
+	want := map[string]string{}
+	for i := 0; i < n; i++ {
+		name, dataDir := "dev-node", filepath.Join(c.dir, "agent")
+		if n > 1 {
+			name, dataDir = fmt.Sprintf("node-%d", i), filepath.Join(c.dir, fmt.Sprintf("agent-%d", i))
+		}
+		var src gpu.Discoverer
+		if o.gpus != nil {
+			src = o.gpus(i)
+		}
+		want[name] = c.startAgent(o, name, dataDir, src)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		nodes, err := c.client.Nodes(context.Background())
+		ready := 0
+		for _, nd := range nodes {
+			if want[nd.Name] == nd.Address && nd.Status == api.NodeReady {
+				ready++
+			}
+		}
+		if err == nil && ready == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("agents did not register: %v %+v", err, nodes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startAgent starts one executor and returns its address.
+func (c *cluster) startAgent(o options, name, dataDir string, src gpu.Discoverer) string {
 	t := c.t
 	var rt executor.Runtime
 	switch o.runtime {
@@ -109,7 +150,7 @@ func (c *cluster) startAgent(o options) {
 		}
 		rt = d
 	case "exec":
-		h, err := host.New(host.Config{WorkDir: filepath.Join(c.dir, "work")})
+		h, err := host.New(host.Config{WorkDir: filepath.Join(dataDir, "work")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +161,7 @@ func (c *cluster) startAgent(o options) {
 		t.Fatal(err)
 	}
 	cfg := executor.DefaultConfig()
-	cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Address = c.addr, "dev-node", filepath.Join(c.dir, "agent"), ln.Addr().String()
+	cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Address = c.addr, name, dataDir, ln.Addr().String()
 	cfg.CPUMilli, cfg.MemoryBytes = max(o.cpu, 0), max(o.memory, 0)
 	if cfg.CPUMilli == 0 {
 		cfg.CPUMilli = 2000
@@ -129,6 +170,15 @@ func (c *cluster) startAgent(o options) {
 		cfg.MemoryBytes = 1 << 30
 	}
 	cfg.HeartbeatInterval = 500 * time.Millisecond
+	if src != nil {
+		inv, err := src.Discover()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.GPUs, cfg.GPUSource = inv.API(), src
+	}
+	// Executors on one host share its ports: each gets its own slice.
+	cfg.Ports = api.PortRange{Min: 29500 + 50*len(c.agents), Max: 29549 + 50*len(c.agents)}
 	ag, err := executor.New(cfg, rt)
 	if err != nil {
 		t.Fatal(err)
@@ -138,20 +188,9 @@ func (c *cluster) startAgent(o options) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); ag.Run(ctx) }()
-	c.agent = ag
-	c.stopAg = func() { cancel(); <-done; hs.Close() }
-	// Wait until the servers know this agent at its current address.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		nodes, err := c.client.Nodes(context.Background())
-		if err == nil && len(nodes) == 1 && nodes[0].Address == cfg.Address && nodes[0].Status == api.NodeReady {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent did not register: %v %+v", err, nodes)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	c.agents = append(c.agents, ag)
+	c.stopAg = append(c.stopAg, func() { cancel(); <-done; hs.Close() })
+	return cfg.Address
 }
 
 // removeContainers force-removes every container of this cluster's
@@ -172,10 +211,10 @@ func (c *cluster) removeContainers() {
 // stop stops the agent, removes its containers (so a failed test leaves
 // nothing running), then stops the server.
 func (c *cluster) stop() {
-	if c.stopAg != nil {
-		c.stopAg()
-		c.stopAg = nil
+	for _, stop := range c.stopAg {
+		stop()
 	}
+	c.stopAg, c.agents = nil, nil
 	if c.docker {
 		c.removeContainers()
 	}
