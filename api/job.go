@@ -33,11 +33,14 @@ type Job struct {
 	Reason string  `json:"reason"`
 	Spec   JobSpec `json:"spec"`
 	// Attempt counts whole-gang restarts; it starts at 0.
-	Attempt     int       `json:"attempt"`
-	SubmitTime  time.Time `json:"submit_time"`
-	FinishTime  time.Time `json:"finish_time,omitzero"`
-	CreateIndex uint64    `json:"create_index"`
-	ModifyIndex uint64    `json:"modify_index"`
+	Attempt int `json:"attempt"`
+	// IdempotencyKey is the client's key for the submission that created
+	// the job: a retried submission with the same key returns this job.
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	SubmitTime     time.Time `json:"submit_time"`
+	FinishTime     time.Time `json:"finish_time,omitzero"`
+	CreateIndex    uint64    `json:"create_index"`
+	ModifyIndex    uint64    `json:"modify_index"`
 }
 
 // Members returns the number of tasks the job runs at once: the sum of its

@@ -75,3 +75,13 @@ type NodeDetail struct {
 	*Node
 	Allocations []*Allocation `json:"allocations"`
 }
+
+// Server is one control-plane server as the cluster knows it.
+type Server struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+	// In the Raft configuration (servers table only knows addresses):
+	Voter  bool `json:"voter"`
+	Leader bool `json:"leader"`
+}

@@ -237,7 +237,7 @@ func (h *harness) submit(attempts int) string {
 		Name: "main", Count: 1, Restart: api.RestartPolicy{Attempts: attempts},
 		Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 20}},
 	}}}
-	st, err := h.srv.SubmitJob(context.Background(), spec)
+	st, err := h.srv.SubmitJob(context.Background(), spec, "")
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func TestFailingGPUGetsNoWork(t *testing.T) {
 			Name: "main", Count: 1,
 			Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 100, MemoryBytes: 1 << 20, GPUs: 1}},
 		}}}
-		st, err := h.srv.SubmitJob(context.Background(), spec)
+		st, err := h.srv.SubmitJob(context.Background(), spec, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -24,7 +25,8 @@ import (
 // DefaultAddr is where servers listen unless told otherwise.
 const DefaultAddr = "127.0.0.1:7400"
 
-// AddrFromEnv returns $PHALANX_ADDR, or DefaultAddr.
+// AddrFromEnv returns $PHALANX_ADDR (one address, or several separated by
+// commas), or DefaultAddr.
 func AddrFromEnv() string {
 	if a := os.Getenv("PHALANX_ADDR"); a != "" {
 		return a
@@ -32,22 +34,45 @@ func AddrFromEnv() string {
 	return DefaultAddr
 }
 
-// Client talks to one server.
+// Client talks to a cluster through any of its servers. A request that
+// cannot reach a server, or that a server answers 503 (no leader yet),
+// is tried on the next one, a few rounds with backoff; every server
+// forwards to the leader, so any will do.
 type Client struct {
-	base string
-	http *http.Client
+	mu    sync.Mutex
+	bases []string
+	next  int // the server that answered last
+	http  *http.Client
+	// Rounds is how many times each server is tried before giving up.
+	Rounds int
 }
 
-// New returns a client for addr ("host:port" or "http://host:port").
+// New returns a client for addr: "host:port", "http://host:port", or
+// several of either separated by commas.
 func New(addr string) *Client {
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
+	c := &Client{http: &http.Client{}, Rounds: 3}
+	for _, a := range strings.Split(addr, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if !strings.Contains(a, "://") {
+			a = "http://" + a
+		}
+		c.bases = append(c.bases, strings.TrimRight(a, "/"))
 	}
-	return &Client{base: strings.TrimRight(addr, "/"), http: &http.Client{}}
+	if len(c.bases) == 0 {
+		c.bases = []string{"http://" + DefaultAddr}
+	}
+	return c
 }
 
-// Addr is the server's base URL.
-func (c *Client) Addr() string { return c.base }
+// Addr is the base URL of the server the client used last.
+func (c *Client) Addr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bases[c.next]
+}
 
 // Error is an error response from the server.
 type Error struct {
@@ -72,11 +97,16 @@ func (e *Error) Unwrap() error {
 	return nil
 }
 
-// SubmitJob sends a job file's bytes; filename is named in errors.
-func (c *Client) SubmitJob(ctx context.Context, filename string, body []byte) (*api.JobStatus, error) {
+// SubmitJob sends a job file's bytes; filename is named in errors. A
+// non-empty key makes the submission idempotent: sending it again (after a
+// timeout, say) returns the job the first one created.
+func (c *Client) SubmitJob(ctx context.Context, filename string, body []byte, key string) (*api.JobStatus, error) {
 	var st api.JobStatus
 	hdr := http.Header{"X-Phalanx-Filename": {filename}, "Content-Type": {"application/yaml"}}
-	return &st, c.do(ctx, http.MethodPost, "/v1/jobs", hdr, bytes.NewReader(body), &st)
+	if key != "" {
+		hdr.Set("Idempotency-Key", key)
+	}
+	return &st, c.do(ctx, http.MethodPost, "/v1/jobs", hdr, body, &st)
 }
 
 // Job returns one job's status.
@@ -174,10 +204,10 @@ func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) e
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, method, path, http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(b), out)
+	return c.do(ctx, method, path, http.Header{"Content-Type": {"application/json"}}, b, out)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, body io.Reader, out any) error {
+func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, body []byte, out any) error {
 	resp, err := c.send(ctx, method, path, hdr, body)
 	if err != nil {
 		return err
@@ -193,9 +223,45 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 	return nil
 }
 
-// send makes a request and turns error statuses into *Error.
-func (c *Client) send(ctx context.Context, method, path string, hdr http.Header, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+// send makes a request, moving on to the next server while servers are
+// unreachable or have no leader, and turns error statuses into *Error.
+func (c *Client) send(ctx context.Context, method, path string, hdr http.Header, body []byte) (*http.Response, error) {
+	c.mu.Lock()
+	start := c.next
+	c.mu.Unlock()
+	var last error
+	delay := 100 * time.Millisecond
+	for try := 0; try < c.Rounds*len(c.bases); try++ {
+		i := (start + try) % len(c.bases)
+		if try > 0 && i == start {
+			select { // a full round failed: back off before the next
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(delay):
+			}
+			delay *= 4
+		}
+		resp, err := c.sendTo(ctx, c.bases[i], method, path, hdr, body)
+		var ce *Error
+		if err == nil || (!errors.As(err, &ce) && ctx.Err() != nil) || (errors.As(err, &ce) && ce.Status != http.StatusServiceUnavailable) {
+			if err == nil || ce != nil {
+				c.mu.Lock()
+				c.next = i
+				c.mu.Unlock()
+			}
+			return resp, err
+		}
+		last = err
+	}
+	return nil, last
+}
+
+func (c *Client) sendTo(ctx context.Context, base, method, path string, hdr http.Header, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +272,7 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) && ctx.Err() == nil {
-			return nil, fmt.Errorf("cannot reach the Phalanx server at %s (is it running? set PHALANX_ADDR to point elsewhere): %w", c.base, uerr.Err)
+			return nil, fmt.Errorf("cannot reach the Phalanx server at %s (is it running? set PHALANX_ADDR to point elsewhere): %w", base, uerr.Err)
 		}
 		return nil, err
 	}

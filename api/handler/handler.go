@@ -17,7 +17,8 @@ import (
 
 // Backend is what the API serves. scheduler/server.Server implements it.
 type Backend interface {
-	SubmitJob(ctx context.Context, spec *api.JobSpec) (*api.JobStatus, error)
+	// SubmitJob registers a job; key is the client's idempotency key ("" for none).
+	SubmitJob(ctx context.Context, spec *api.JobSpec, key string) (*api.JobStatus, error)
 	CancelJob(ctx context.Context, id string) (*api.JobStatus, error)
 	Job(id string) (*api.JobStatus, error)
 	Jobs() []*api.JobStatus
@@ -30,6 +31,17 @@ type Backend interface {
 	NodeAllocations(ctx context.Context, nodeID string, index uint64) (*api.NodeAllocations, error)
 	UpdateAllocations(ctx context.Context, updates []api.AllocUpdate) error
 	LogTarget(ctx context.Context, jobID, allocID string, wait bool) (*api.Allocation, *api.Node, error)
+
+	// The cluster: see operator.go.
+	IsLeader() bool
+	LeaderHTTP() string
+	Self() api.Server
+	Peers() ([]api.Server, error)
+	AddServer(ctx context.Context, sv api.Server) error
+	RemoveServer(ctx context.Context, id string) error
+	TransferLeadership(ctx context.Context, id string) error
+	SaveSnapshot(w io.Writer) error
+	RestoreSnapshot(r io.Reader) error
 }
 
 // Config tunes the API.
@@ -83,19 +95,24 @@ func New(b Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/nodes/{id}/allocations", h.nodeAllocations)
 	mux.HandleFunc("POST /v1/allocations/updates", h.updateAllocations)
 	mux.HandleFunc("GET /v1/status/leader", h.leader)
+	h.operatorRoutes(mux)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, api.ErrNotFound))
 	})
-	return mux, nil
+	return h.forward(mux), nil
 }
 
 type handler struct {
 	b   Backend
 	cfg Config
 }
+
+// IdempotencyHeader carries a client's key for a submission: a retry with
+// the same key returns the job the first one created.
+const IdempotencyHeader = "Idempotency-Key"
 
 // FilenameHeader carries the name of the file a submitted job came from,
 // so errors name it ("train.yaml:12: ...").
@@ -121,7 +138,7 @@ func (h *handler) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: %w", api.ErrInvalid, err))
 		return
 	}
-	st, err := h.b.SubmitJob(r.Context(), spec)
+	st, err := h.b.SubmitJob(r.Context(), spec, r.Header.Get(IdempotencyHeader))
 	if err != nil {
 		writeError(w, err)
 		return

@@ -49,7 +49,7 @@ func BenchmarkDevMemory(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for range next {
-					if _, err := c.SubmitJob(ctx, "hello.yaml", body); err != nil {
+					if _, err := c.SubmitJob(ctx, "hello.yaml", body, ""); err != nil {
 						errs <- err
 					}
 				}

@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/client"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
@@ -115,6 +117,7 @@ func jobValidate(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) erro
 
 func jobRun(ctx context.Context, fs *flag.FlagSet, args []string, c func() *client.Client, stdout, stderr io.Writer) error {
 	wait := fs.Bool("wait", false, "wait for the job to finish, showing progress; exit 0 only if it succeeded")
+	key := fs.String("idempotency-key", "", "submission key: the same key submits a job once, however often it is sent (default: a new random key, so the client's own retries are safe)")
 	var o output
 	o.register(fs)
 	pos, err := parse(fs, args, 1, 1, "a job file")
@@ -134,7 +137,10 @@ func jobRun(ctx context.Context, fs *flag.FlagSet, args []string, c func() *clie
 		return exitCode(1)
 	}
 	cl := c()
-	st, err := cl.SubmitJob(ctx, pos[0], b)
+	if *key == "" {
+		*key = uuid.NewString()
+	}
+	st, err := cl.SubmitJob(ctx, pos[0], b, *key)
 	if err != nil {
 		return err
 	}

@@ -13,13 +13,18 @@ import (
 // (a job that already exists, a cancel of a finished job).
 var ErrConflict = api.ErrConflict
 
-func applyJobRegister(tx *state.Txn, c *JobRegister) error {
+func applyJobRegister(tx *state.Txn, c *JobRegister) (*JobRegistered, error) {
+	if key := c.Job.IdempotencyKey; key != "" {
+		if old, err := tx.JobByIdempotencyKey(key); err == nil {
+			return &JobRegistered{JobID: old.ID, Existing: true}, nil
+		}
+	}
 	if _, err := tx.Job(c.Job.ID); err == nil {
-		return fmt.Errorf("job %s already exists: %w", c.Job.ID, ErrConflict)
+		return nil, fmt.Errorf("job %s already exists: %w", c.Job.ID, ErrConflict)
 	}
 	j := c.Job
 	j.State, j.Reason, j.Attempt = api.JobQueued, "waiting for the scheduler", 0
-	return tx.PutJob(&j)
+	return &JobRegistered{JobID: j.ID}, tx.PutJob(&j)
 }
 
 func applyJobCancel(tx *state.Txn, c *JobCancel) error {

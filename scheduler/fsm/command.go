@@ -22,6 +22,7 @@ const (
 	CmdNodeHeartbeat Command = 6
 	CmdNodeDown      Command = 7
 	CmdGPUHealth     Command = 8
+	CmdServerAddr    Command = 9
 )
 
 func (c Command) String() string {
@@ -42,14 +43,31 @@ func (c Command) String() string {
 		return "NodeDown"
 	case CmdGPUHealth:
 		return "GPUHealth"
+	case CmdServerAddr:
+		return "ServerAddr"
 	}
 	return fmt.Sprintf("Command(%d)", uint8(c))
 }
 
 // JobRegister stores a new job as queued. The leader fills in ID and
-// SubmitTime before the entry is written.
+// SubmitTime before the entry is written. If the job carries an
+// idempotency key that an existing job has, nothing is stored and the
+// response is that job's ID (a *JobRegistered).
 type JobRegister struct {
 	Job api.Job `json:"job"`
+}
+
+// JobRegistered is JobRegister's response.
+type JobRegistered struct {
+	JobID string
+	// Existing is true when the key matched an earlier submission.
+	Existing bool
+}
+
+// ServerAddr records a control-plane server's Raft and HTTP addresses,
+// so any server can forward requests to the leader.
+type ServerAddr struct {
+	Server api.Server `json:"server"`
 }
 
 // JobCancel cancels a job and asks its running allocations to stop.

@@ -44,7 +44,7 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 		case CmdJobRegister:
 			var c JobRegister
 			decode(index, cmd, body, &c)
-			err = applyJobRegister(tx, &c)
+			resp, err = applyJobRegister(tx, &c)
 		case CmdJobCancel:
 			var c JobCancel
 			decode(index, cmd, body, &c)
@@ -73,6 +73,12 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			var c GPUHealth
 			decode(index, cmd, body, &c)
 			err = applyGPUHealth(tx, &c)
+		case CmdServerAddr:
+			var c ServerAddr
+			decode(index, cmd, body, &c)
+			sv := c.Server
+			sv.Voter, sv.Leader = false, false // those come from the live Raft configuration
+			err = tx.PutServer(&sv)
 		default:
 			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
 		}
@@ -93,7 +99,7 @@ func decode(index uint64, cmd Command, body []byte, v any) {
 // Snapshot implements raft.FSM.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	snap := f.state.Snapshot()
-	s := &snapshot{Index: snap.Index(), Jobs: snap.Jobs(), Nodes: snap.Nodes()}
+	s := &snapshot{Index: snap.Index(), Jobs: snap.Jobs(), Nodes: snap.Nodes(), Servers: snap.Servers()}
 	for _, j := range s.Jobs {
 		s.Allocs = append(s.Allocs, snap.JobAllocs(j.ID)...)
 	}
@@ -107,15 +113,16 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := json.NewDecoder(rc).Decode(&s); err != nil {
 		return fmt.Errorf("fsm: restore: %w", err)
 	}
-	return f.state.Restore(s.Index, s.Jobs, s.Allocs, s.Nodes)
+	return f.state.Restore(s.Index, s.Jobs, s.Allocs, s.Nodes, s.Servers)
 }
 
 // snapshot is the whole state, written as one JSON document.
 type snapshot struct {
-	Index  uint64            `json:"index"`
-	Jobs   []*api.Job        `json:"jobs"`
-	Allocs []*api.Allocation `json:"allocs"`
-	Nodes  []*api.Node       `json:"nodes"`
+	Index   uint64            `json:"index"`
+	Jobs    []*api.Job        `json:"jobs"`
+	Allocs  []*api.Allocation `json:"allocs"`
+	Nodes   []*api.Node       `json:"nodes"`
+	Servers []*api.Server     `json:"servers,omitempty"`
 }
 
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {

@@ -19,6 +19,9 @@ type Config struct {
 	DataDir string
 	// RaftAddr is the TCP address Raft listens on (host:port).
 	RaftAddr string
+	// HTTPAddr is the address other servers and clients reach this
+	// server's HTTP API on; followers forward writes to the leader's.
+	HTTPAddr string
 	// Bootstrap makes a server with no Raft state start a cluster of one.
 	Bootstrap bool
 	// HeartbeatTTL is how long a node may go without a heartbeat before it

@@ -15,16 +15,25 @@ import (
 // These methods are what the HTTP API calls. Writes go through Raft and
 // need this server to be the leader; reads serve this server's state.
 
-// SubmitJob registers a validated job spec as a new queued job.
-func (s *Server) SubmitJob(ctx context.Context, spec *api.JobSpec) (*api.JobStatus, error) {
+// SubmitJob registers a validated job spec as a new queued job. With an
+// idempotency key that an earlier submission used, it returns that
+// submission's job and registers nothing, so a client whose request timed
+// out can retry safely.
+func (s *Server) SubmitJob(ctx context.Context, spec *api.JobSpec, key string) (*api.JobStatus, error) {
+	if key != "" {
+		if j, err := s.state.Snapshot().JobByIdempotencyKey(key); err == nil {
+			return s.Job(j.ID)
+		}
+	}
 	job := api.Job{
 		ID: newJobID(spec.Name), Name: spec.Name, Queue: spec.Queue, Priority: spec.Priority,
-		Spec: *spec, SubmitTime: s.cfg.Now(),
+		Spec: *spec, SubmitTime: s.cfg.Now(), IdempotencyKey: key,
 	}
-	if _, err := s.apply(fsm.CmdJobRegister, &fsm.JobRegister{Job: job}); err != nil {
+	resp, err := s.apply(fsm.CmdJobRegister, &fsm.JobRegister{Job: job})
+	if err != nil {
 		return nil, err
 	}
-	return s.Job(job.ID)
+	return s.Job(resp.(*fsm.JobRegistered).JobID)
 }
 
 // newJobID returns the job's name and 50 random bits, e.g.

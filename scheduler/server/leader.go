@@ -81,6 +81,9 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+	if err := s.recordSelf(); err != nil {
+		log.Printf("server: record own address: %v", err)
+	}
 	since := s.cfg.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

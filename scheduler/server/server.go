@@ -22,8 +22,9 @@ import (
 // Server is one control-plane server.
 type Server struct {
 	cfg    Config
-	raft   *raft.Raft
-	fsm    *fsm.FSM
+	raft      *raft.Raft
+	transport raft.Transport
+	fsm       *fsm.FSM
 	state  *state.Store
 	closer []func() error
 
@@ -112,7 +113,7 @@ func (s *Server) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("server: start raft: %w", err)
 	}
-	s.raft = r
+	s.raft, s.transport = r, trans
 	if cfg.Bootstrap && !existing {
 		conf := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
 		if err := r.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
@@ -164,10 +165,7 @@ func (s *Server) apply(cmd fsm.Command, payload any) (any, error) {
 	}
 	f := s.raft.Apply(data, s.cfg.ApplyTimeout)
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return nil, fmt.Errorf("%v: %w", err, api.ErrNotLeader)
-		}
-		return nil, fmt.Errorf("raft apply %v: %w", cmd, err)
+		return nil, raftErr(cmd.String(), err)
 	}
 	if err, ok := f.Response().(error); ok {
 		return nil, err

@@ -84,7 +84,7 @@ func TestLeaderPlacesGangWithRendezvousEnv(t *testing.T) {
 		{Name: "master", Count: 1, Task: task},
 		{Name: "worker", Count: 1, Task: task},
 	}}
-	st, err := s.SubmitJob(ctx, spec)
+	st, err := s.SubmitJob(ctx, spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestSilentNodeIsMarkedDownAndItsWorkLost(t *testing.T) {
 	spec := &api.JobSpec{Name: "j", Queue: "default", Priority: 50, Groups: []api.Group{
 		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 500, MemoryBytes: 1 << 20}}},
 	}}
-	st, err := s.SubmitJob(ctx, spec)
+	st, err := s.SubmitJob(ctx, spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestSubmitCancelAndLookups(t *testing.T) {
 	spec := &api.JobSpec{Name: "waits", Queue: "default", Priority: 50, Groups: []api.Group{
 		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 500, MemoryBytes: 1 << 20}}},
 	}}
-	st, err := s.SubmitJob(ctx, spec)
+	st, err := s.SubmitJob(ctx, spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestMetrics(t *testing.T) {
 	spec := &api.JobSpec{Name: "g", Queue: "default", Priority: 50, Groups: []api.Group{
 		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 100, MemoryBytes: 1 << 20, GPUs: 1}}},
 	}}
-	st, err := s.SubmitJob(ctx, spec)
+	st, err := s.SubmitJob(ctx, spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestQuietClusterWritesNothing(t *testing.T) {
 	spec := &api.JobSpec{Name: "three", Queue: "default", Priority: 50, Groups: []api.Group{
 		{Name: "main", Count: 3, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 20}}},
 	}}
-	st, err := s.SubmitJob(ctx, spec)
+	st, err := s.SubmitJob(ctx, spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}

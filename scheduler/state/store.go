@@ -75,7 +75,7 @@ func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 
 // Restore replaces the whole state with the given objects, as a Raft
 // snapshot restore does. Blocking queries on the old state wake up.
-func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation, nodes []*api.Node) error {
+func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation, nodes []*api.Node, servers []*api.Server) error {
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		return err
@@ -93,6 +93,11 @@ func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation,
 	}
 	for _, n := range nodes {
 		if err := txn.Insert(tableNodes, n); err != nil {
+			return err
+		}
+	}
+	for _, sv := range servers {
+		if err := txn.Insert(tableServers, sv); err != nil {
 			return err
 		}
 	}
@@ -302,6 +307,40 @@ func (s *Snapshot) Nodes() []*api.Node {
 	return out
 }
 
+// JobByIdempotencyKey returns the job a submission with this key created.
+func (s *Snapshot) JobByIdempotencyKey(key string) (*api.Job, error) {
+	raw, err := s.txn.First(tableJobs, "idem", key)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("idempotency key %q: %w", key, ErrNotFound)
+	}
+	return raw.(*api.Job), nil
+}
+
+// Servers returns the control-plane servers' addresses, by ID.
+func (s *Snapshot) Servers() []*api.Server {
+	var out []*api.Server
+	iter, _ := s.txn.Get(tableServers, "id")
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		out = append(out, raw.(*api.Server))
+	}
+	return out
+}
+
+// Server returns one server's addresses.
+func (s *Snapshot) Server(id string) (*api.Server, error) {
+	raw, err := s.txn.First(tableServers, "id", id)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("server %q: %w", id, ErrNotFound)
+	}
+	return raw.(*api.Server), nil
+}
+
 // Txn is a write transaction. Its reads see its own writes.
 type Txn struct {
 	Snapshot
@@ -327,6 +366,12 @@ func (tx *Txn) PutNode(n *api.Node) error {
 	stamp(&n.CreateIndex, &n.ModifyIndex, tx.index)
 	tx.dirty = true
 	return tx.txn.Insert(tableNodes, n)
+}
+
+// PutServer inserts or replaces a server's addresses.
+func (tx *Txn) PutServer(sv *api.Server) error {
+	tx.dirty = true
+	return tx.txn.Insert(tableServers, sv)
 }
 
 func stamp(create, modify *uint64, index uint64) {

@@ -70,7 +70,7 @@ func TestRestoreWakesBlockedQueries(t *testing.T) {
 		res <- len(got)
 	}()
 	time.Sleep(20 * time.Millisecond)
-	if err := s.Restore(9, nil, []*api.Allocation{{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, ModifyIndex: 9}}, nil); err != nil {
+	if err := s.Restore(9, nil, []*api.Allocation{{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, ModifyIndex: 9}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -224,7 +224,7 @@ func (c *cluster) stop() {
 // submit sends a job file's bytes and returns the new job's ID.
 func (c *cluster) submit(name string, body []byte) string {
 	c.t.Helper()
-	st, err := c.client.SubmitJob(context.Background(), name, body)
+	st, err := c.client.SubmitJob(context.Background(), name, body, "")
 	if err != nil {
 		c.t.Fatalf("submit %s: %v", name, err)
 	}

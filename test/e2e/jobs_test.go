@@ -224,7 +224,7 @@ func TestBadRequestsDoNotDisturbTheServer(t *testing.T) {
 	}
 
 	bad := "apiVersion: phalanx/v1\nkind: Job\nmetadata: {name: x}\nspec:\n  groups:\n    - name: w\n      task: {image: i, resources: {gpus: -2}}\n"
-	_, err := c.client.SubmitJob(context.Background(), "job.yaml", []byte(bad))
+	_, err := c.client.SubmitJob(context.Background(), "job.yaml", []byte(bad), "")
 	if !isStatus(err, http.StatusBadRequest) {
 		t.Fatalf("bad job: %v, want 400", err)
 	}
