@@ -52,7 +52,7 @@ func (p *parser) checkSteps(top *validator, steps []Step) {
 		for j, n := range s.Needs {
 			if _, found := names[n]; !found {
 				q := r.v.item(r.path+".needs", r.file.Needs, j)
-				if sug := suggest(n, sortedKeys(names)); sug != "" {
+				if sug := suggest(n, sortedKeys(names)); sug != "" && len(n) > 3 {
 					r.v.errorf(q, "no step named %s; did you mean %q?", quote(n), sug)
 				} else {
 					r.v.errorf(q, "no step named %s", quote(n))

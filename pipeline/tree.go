@@ -209,6 +209,9 @@ func (t *tree) entries(n *yaml.Node, path string, depth int) []entry {
 			t.errorf(path, k.Line, "keys must be strings, got %s", describe(k))
 		default:
 			if line, dup := first[k.Value]; dup {
+				// yaml.v3 decodes nothing of a mapping with a key set
+				// twice, so nothing below it can be checked.
+				t.fatal = true
 				p := join(path, k.Value)
 				t.bad[p] = true
 				t.badLines[k.Line] = true
