@@ -68,7 +68,10 @@ func (a *Allocation) Live() bool { return !a.State.Terminal() }
 
 // AllocUpdate is what an executor reports about one allocation.
 type AllocUpdate struct {
-	ID       string     `json:"id"`
+	ID string `json:"id"`
+	// NodeID is the reporting node; a report about another node's
+	// allocation is ignored.
+	NodeID   string     `json:"node_id"`
 	State    AllocState `json:"state"`
 	ExitCode *int       `json:"exit_code,omitempty"`
 	Message  string     `json:"message,omitempty"`

@@ -199,8 +199,7 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 		}
 	}
 	if !a.swept {
-		a.swept = true
-		a.sweep(ctx, listed)
+		go a.sweep(ctx, listed)
 	}
 	for id := range a.done {
 		if !listed[id] {
@@ -211,25 +210,35 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 	a.polled = make(chan struct{})
 }
 
-// sweep stops the tasks an earlier agent process left that the servers
-// no longer list (lost while the agent was away, or replaced); a.mu is
-// held.
+// sweep stops the tasks an earlier agent process of this node left that
+// the servers no longer list (lost while the agent was away, or
+// replaced). It runs after the first poll, outside the lock, and again
+// after the next poll if listing failed.
 func (a *Agent) sweep(ctx context.Context, listed map[string]bool) {
 	l, ok := a.rt.(Lister)
 	if !ok {
+		a.mu.Lock()
+		a.swept = true
+		a.mu.Unlock()
 		return
 	}
-	ids, err := l.List(ctx)
+	ids, err := l.List(ctx, a.nodeID)
 	if err != nil {
-		log.Printf("agent: list leftover tasks: %v", err)
+		log.Printf("agent: list leftover tasks: %v (will retry)", err)
 		return
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.swept {
+		return
+	}
+	a.swept = true
 	for _, id := range ids {
 		if listed[id] || a.tasks[id] != nil || a.done[id] {
 			continue
 		}
 		log.Printf("agent: stopping %s, left by an earlier agent process and no longer wanted", id)
-		t := &task{alloc: &api.Allocation{ID: id}, stop: true, findOnly: true}
+		t := &task{alloc: &api.Allocation{ID: id, NodeID: a.nodeID}, stop: true, findOnly: true}
 		a.tasks[id] = t
 		go a.run(ctx, t)
 	}
@@ -321,7 +330,7 @@ func (a *Agent) run(ctx context.Context, t *task) {
 	stop := t.stop
 	a.mu.Unlock()
 	if !t.findOnly {
-		a.out.send(api.AllocUpdate{ID: id, State: api.AllocRunning, Time: a.cfg.Now()})
+		a.out.send(api.AllocUpdate{ID: id, NodeID: a.nodeID, State: api.AllocRunning, Time: a.cfg.Now()})
 	}
 	if stop {
 		go a.stopTask(ctx, h, t.alloc)
@@ -367,7 +376,7 @@ func (a *Agent) finish(t *task, state api.AllocState, code *int, msg string) <-c
 	delete(a.tasks, t.alloc.ID)
 	a.done[t.alloc.ID] = true
 	a.mu.Unlock()
-	return a.out.send(api.AllocUpdate{ID: t.alloc.ID, State: state, ExitCode: code, Message: msg, Time: a.cfg.Now()})
+	return a.out.send(api.AllocUpdate{ID: t.alloc.ID, NodeID: a.nodeID, State: state, ExitCode: code, Message: msg, Time: a.cfg.Now()})
 }
 
 // Handler serves the agent's HTTP API: allocation logs for the servers.

@@ -36,6 +36,7 @@ type fakeRuntime struct {
 type fakeProc struct {
 	rt      *fakeRuntime
 	id      string
+	node    string
 	done    chan struct{}
 	code    int
 	stopped bool
@@ -53,19 +54,21 @@ func (r *fakeRuntime) Start(ctx context.Context, a *api.Allocation, out io.Write
 	if p := r.procs[a.ID]; p != nil {
 		return p, nil
 	}
-	p := &fakeProc{rt: r, id: a.ID, done: make(chan struct{})}
+	p := &fakeProc{rt: r, id: a.ID, node: a.NodeID, done: make(chan struct{})}
 	r.procs[a.ID] = p
 	r.starts[a.ID]++
 	fmt.Fprintf(out, "started %s\n", a.ID)
 	return p, nil
 }
 
-func (r *fakeRuntime) List(ctx context.Context) ([]string, error) {
+func (r *fakeRuntime) List(ctx context.Context, nodeID string) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ids []string
-	for id := range r.procs {
-		ids = append(ids, id)
+	for id, p := range r.procs {
+		if p.node == nodeID {
+			ids = append(ids, id)
+		}
 	}
 	return ids, nil
 }
@@ -326,6 +329,27 @@ func TestRestartedAgentStopsLeftoverOfLostAllocation(t *testing.T) {
 	h.eventually("lost", h.allocState(id, 0, api.AllocLost))
 	h.startAgent()
 	h.eventually("the leftover stopped", func() bool { return h.rt.stoppedOrGone(allocID) })
+}
+
+// Two agents on one runtime (two nodes on one Docker Engine): a starting
+// agent must leave the other node's tasks alone.
+func TestAgentLeavesOtherNodesTasksAlone(t *testing.T) {
+	h := newHarness(t)
+	h.startAgent()
+	id := h.submit(0)
+	h.eventually("running", h.allocState(id, 0, api.AllocRunning))
+	allocID := h.alloc(id, 0).ID
+	_, second := h.startAgentWith(func(c *executor.Config) {
+		c.NodeName, c.DataDir = "n2", h.t.TempDir()
+	})
+	h.eventually("the second node registered", func() bool { _, err := h.srv.Node(second.NodeID()); return err == nil })
+	time.Sleep(500 * time.Millisecond) // its first polls and sweep
+	if h.rt.stoppedOrGone(allocID) {
+		t.Fatal("the second agent stopped the first node's task")
+	}
+	if a := h.alloc(id, 0); a.State != api.AllocRunning {
+		t.Fatalf("the first node's allocation is %s", a.State)
+	}
 }
 
 // An agent that restarts finds its running task and starts nothing again.

@@ -40,7 +40,8 @@ type Runtime interface {
 }
 
 // Finder is implemented by runtimes that can find the task of an
-// allocation started by an earlier agent process without starting one: a
+// allocation started by an earlier agent process without starting
+// anything (a container created but never started is removed instead): a
 // restarted agent uses it to stop work that was cancelled while it was
 // away. Find returns a nil Handle and no error when there is no such task.
 type Finder interface {
@@ -48,10 +49,12 @@ type Finder interface {
 }
 
 // Lister is implemented by runtimes that can list the allocations whose
-// tasks they hold, those started by earlier agent processes included. A
-// restarted agent stops the ones the servers no longer want.
+// tasks they hold for a node, those started by earlier agent processes
+// included; tasks of other nodes sharing the runtime (two agents on one
+// Docker Engine) are not listed. A restarted agent stops the ones the
+// servers no longer want.
 type Lister interface {
-	List(ctx context.Context) ([]string, error)
+	List(ctx context.Context, nodeID string) ([]string, error)
 }
 
 // ErrLost is wrapped by Start when the allocation's task was running under

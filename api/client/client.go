@@ -290,3 +290,47 @@ func (c *Client) sendTo(ctx context.Context, base, method, path string, hdr http
 	}
 	return resp, nil
 }
+
+// Self asks a server for its own ID and addresses (never forwarded).
+func (c *Client) Self(ctx context.Context) (*api.Server, error) {
+	var out api.Server
+	return &out, c.do(ctx, http.MethodGet, "/v1/operator/raft/self", nil, nil, &out)
+}
+
+// Peers lists the cluster's Raft configuration.
+func (c *Client) Peers(ctx context.Context) ([]api.Server, error) {
+	var out []api.Server
+	return out, c.do(ctx, http.MethodGet, "/v1/operator/raft/peers", nil, nil, &out)
+}
+
+// AddPeer asks the cluster to add a server as a voter.
+func (c *Client) AddPeer(ctx context.Context, sv api.Server) error {
+	return c.doJSON(ctx, http.MethodPost, "/v1/operator/raft/peers", sv, nil)
+}
+
+// RemovePeer removes a server from the cluster.
+func (c *Client) RemovePeer(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/operator/raft/peers/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// TransferLeader hands leadership to the server id, or to any up-to-date
+// follower when id is "".
+func (c *Client) TransferLeader(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/v1/operator/raft/transfer-leadership?to="+url.QueryEscape(id), nil, nil, nil)
+}
+
+// SaveSnapshot writes a snapshot of the cluster's state to w.
+func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) error {
+	resp, err := c.send(ctx, http.MethodGet, "/v1/operator/snapshot", nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// RestoreSnapshot replaces the cluster's state with a saved snapshot.
+func (c *Client) RestoreSnapshot(ctx context.Context, snapshot []byte) error {
+	return c.do(ctx, http.MethodPut, "/v1/operator/snapshot", http.Header{"Content-Type": {"application/octet-stream"}}, snapshot, nil)
+}

@@ -19,6 +19,7 @@ const (
 	LabelGroup   = "phalanx.group"
 	LabelIndex   = "phalanx.index"
 	LabelManaged = "phalanx.managed"
+	LabelNodeID  = "phalanx.node_id"
 )
 
 // containerName is the name of alloc's container.
@@ -38,6 +39,7 @@ func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *conta
 			LabelGroup:   alloc.Group,
 			LabelIndex:   strconv.Itoa(alloc.Index),
 			LabelManaged: "true",
+			LabelNodeID:  alloc.NodeID,
 		},
 	}
 	if len(task.Command) > 0 {

@@ -18,6 +18,7 @@ func TestContainerSpec(t *testing.T) {
 			JobName: "train",
 			Group:   "worker",
 			Index:   2,
+			NodeID:  "n1",
 			Task: api.Task{
 				Image:      "pytorch/pytorch:2.4.0",
 				Command:    []string{"torchrun", "train.py"},
@@ -41,6 +42,7 @@ func TestContainerSpec(t *testing.T) {
 				"phalanx.group":    "worker",
 				"phalanx.index":    "2",
 				"phalanx.managed":  "true",
+				"phalanx.node_id":  "n1",
 			},
 		}
 	}

@@ -69,10 +69,11 @@ func (r *Runtime) Close() error { return r.cli.Close() }
 
 // List returns the allocation IDs of all containers, running or not, that
 // carry the label phalanx.managed=true.
-func (r *Runtime) List(ctx context.Context) ([]string, error) {
+func (r *Runtime) List(ctx context.Context, nodeID string) ([]string, error) {
 	cs, err := r.cli.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true")),
+		All: true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true"),
+			filters.Arg("label", LabelNodeID+"="+nodeID)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("docker: list containers: %w", err)
@@ -98,7 +99,7 @@ func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Write
 		return h, nil
 	}
 
-	h, err := r.adopt(ctx, alloc.ID, out)
+	h, err := r.adopt(ctx, alloc.ID, out, true)
 	if err == nil && h == nil {
 		h, err = r.create(ctx, alloc, out)
 	}
@@ -122,7 +123,7 @@ func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer
 	if h != nil {
 		return h, nil
 	}
-	h, err := r.adopt(ctx, alloc.ID, out)
+	h, err := r.adopt(ctx, alloc.ID, out, false)
 	if err != nil || h == nil {
 		return nil, err
 	}
@@ -146,7 +147,7 @@ func (r *Runtime) lock(allocID string) func() {
 
 // adopt returns a Handle to alloc's existing container, or nil if there is
 // none.
-func (r *Runtime) adopt(ctx context.Context, allocID string, out io.Writer) (*handle, error) {
+func (r *Runtime) adopt(ctx context.Context, allocID string, out io.Writer, start bool) (*handle, error) {
 	name := containerName(allocID)
 	info, err := r.cli.ContainerInspect(ctx, name)
 	if cerrdefs.IsNotFound(err) {
@@ -163,6 +164,12 @@ func (r *Runtime) adopt(ctx context.Context, allocID string, out io.Writer) (*ha
 	case info.State != nil && info.State.Running:
 		now := time.Now()
 		h.copyLogs(out, fmt.Sprintf("%d.%09d", now.Unix(), now.Nanosecond()))
+	case info.State != nil && info.State.Status == "created" && !start:
+		// Created but never started, and not to be started: remove it.
+		if err := r.cli.ContainerRemove(ctx, info.ID, container.RemoveOptions{Force: true}); err != nil {
+			return nil, fmt.Errorf("docker: remove %s: %w", name, err)
+		}
+		return nil, nil
 	case info.State != nil && info.State.Status == "created":
 		if err := r.cli.ContainerStart(ctx, info.ID, container.StartOptions{}); err != nil {
 			return nil, fmt.Errorf("docker: start %s: %w", name, err)
@@ -185,7 +192,7 @@ func (r *Runtime) create(ctx context.Context, alloc *api.Allocation, out io.Writ
 	created, err := r.cli.ContainerCreate(ctx, cc, hc, nil, nil, name)
 	if cerrdefs.IsConflict(err) {
 		// Created by another agent process since we looked.
-		if h, aerr := r.adopt(ctx, alloc.ID, out); aerr != nil || h != nil {
+		if h, aerr := r.adopt(ctx, alloc.ID, out, true); aerr != nil || h != nil {
 			return h, aerr
 		}
 	}

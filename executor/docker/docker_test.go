@@ -80,6 +80,7 @@ func TestContainerSettings(t *testing.T) {
 		"phalanx.group":    "worker",
 		"phalanx.index":    "3",
 		"phalanx.managed":  "true",
+		"phalanx.node_id":  alloc.NodeID,
 	}
 	gotLabels := map[string]string{}
 	for k, v := range info.Config.Labels {
@@ -183,12 +184,16 @@ func TestListAndReadopt(t *testing.T) {
 	}
 	out1.WaitFor(t, "before", 20*time.Second)
 
-	ids, err := rt.List(context.Background())
+	ids, err := rt.List(context.Background(), alloc.NodeID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(ids, alloc.ID) {
 		t.Errorf("List() = %v, lacks %s", ids, alloc.ID)
+	}
+	// Another node's listing on the same engine does not include it.
+	if others, err := rt.List(context.Background(), "another-node"); err != nil || slices.Contains(others, alloc.ID) {
+		t.Errorf("List(another-node) = %v, %v: lists this node's container", others, err)
 	}
 
 	// A new agent process: a fresh Runtime adopts the running container.

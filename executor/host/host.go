@@ -162,8 +162,9 @@ func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer
 }
 
 // List returns the allocations with a host process group recorded: those
-// this Runtime runs and those an earlier agent process left.
-func (r *Runtime) List(ctx context.Context) ([]string, error) {
+// this Runtime runs and those an earlier agent process left. The work dir
+// is the node's own, so nodeID needs no filtering here.
+func (r *Runtime) List(ctx context.Context, nodeID string) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(r.cfg.WorkDir, "*.pgid"))
 	if err != nil {
 		return nil, err

@@ -148,7 +148,7 @@ func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids, err := second.List(context.Background()); err != nil || len(ids) != 1 || ids[0] != "left-1" {
+	if ids, err := second.List(context.Background(), ""); err != nil || len(ids) != 1 || ids[0] != "left-1" {
 		t.Fatalf("List = %v, %v", ids, err)
 	}
 	_, err = second.Start(context.Background(), alloc, io.Discard)
@@ -165,7 +165,7 @@ func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
 			t.Fatal("the leftover process group still exists")
 		}
 	}
-	if ids, _ := second.List(context.Background()); len(ids) != 0 {
+	if ids, _ := second.List(context.Background(), ""); len(ids) != 0 {
 		t.Fatalf("List after the kill = %v", ids)
 	}
 	// Find of a task nobody runs finds nothing.

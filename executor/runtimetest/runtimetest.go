@@ -91,6 +91,7 @@ func Alloc(t testing.TB, image, script string) *api.Allocation {
 		JobID:   "job-" + id,
 		JobName: "conformance",
 		Group:   "main",
+		NodeID:  "node-" + id,
 		Task: api.Task{
 			Image:   image,
 			Command: []string{"sh", "-c", script},

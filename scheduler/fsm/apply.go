@@ -128,6 +128,9 @@ func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, us
 		if gi < 0 || !missing[m] || a.Attempt != job.Attempt {
 			return fmt.Sprintf("%s[%d] does not need placing", a.Group, a.Index)
 		}
+		if needs := scheduler.NeedsRendezvousPort(job, m); needs != (len(a.Ports) == 1) || (!needs && len(a.Ports) > 0) {
+			return fmt.Sprintf("%s[%d] has %d reserved ports, want %d", a.Group, a.Index, len(a.Ports), map[bool]int{true: 1}[needs])
+		}
 		delete(missing, m)
 		node, err := tx.Node(a.NodeID)
 		if err != nil {
@@ -176,6 +179,9 @@ func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 		old, err := tx.Alloc(u.ID)
 		if err != nil || old.State.Terminal() {
 			continue // unknown, or already final: a late or repeated report
+		}
+		if u.NodeID != "" && u.NodeID != old.NodeID {
+			continue // another node's allocation: not this reporter's to change
 		}
 		a := *old
 		a.State = u.State

@@ -69,7 +69,7 @@ func (h *harness) alloc(id string) *api.Allocation {
 }
 
 func node(id string, gpus int) api.Node {
-	n := api.Node{ID: id, Name: "name-" + id, Address: "10.0.0.1:7402",
+	n := api.Node{ID: id, Name: "name-" + id, Address: "10.0.0.1:7402", Ports: api.DefaultPorts,
 		Resources: api.Resources{CPUMilli: 4000, MemoryBytes: 8 << 30, GPUs: gpus}}
 	for i := 0; i < gpus; i++ {
 		n.GPUs = append(n.GPUs, api.GPU{Index: i, UUID: id + "-gpu" + string(rune('0'+i)), Model: "A100", Healthy: true})
@@ -96,6 +96,9 @@ func alloc(id, jobID string, index, attempt int, nodeID string, gpus ...int) api
 }
 
 func exit(code int) *int { return &code }
+
+// rank0 gives a gang's rank 0 its rendezvous port.
+func rank0(a api.Allocation) api.Allocation { a.Ports = []int{29500}; return a }
 
 func update(id string, s api.AllocState, code *int) AllocUpdate {
 	return AllocUpdate{Updates: []api.AllocUpdate{{ID: id, State: s, ExitCode: code, Time: t0.Add(time.Minute)}}}
@@ -154,7 +157,7 @@ func TestGangMemberFailureStopsGangThenRestarts(t *testing.T) {
 	h := newHarness(t)
 	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 0)})
 	h.mustApply(CmdJobRegister, &JobRegister{Job: job("g", true, 2, 1, 0)})
-	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{alloc("a0", "g", 0, 0, "n1"), alloc("a1", "g", 1, 0, "n1")}})
+	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{rank0(alloc("a0", "g", 0, 0, "n1")), alloc("a1", "g", 1, 0, "n1")}})
 	h.mustApply(CmdAllocUpdate, ptr(update("a0", api.AllocRunning, nil)))
 	h.mustApply(CmdAllocUpdate, ptr(update("a1", api.AllocFailed, exit(2))))
 	if a := h.alloc("a0"); a.DesiredState != api.DesiredStop {
@@ -169,11 +172,11 @@ func TestGangMemberFailureStopsGangThenRestarts(t *testing.T) {
 		t.Fatalf("after gang stopped: %s attempt %d %q", j.State, j.Attempt, j.Reason)
 	}
 	// The restarted gang must be placed whole, at the new attempt.
-	res := h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{alloc("b0", "g", 0, 1, "n1")}}).(*PlanResult)
+	res := h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{rank0(alloc("b0", "g", 0, 1, "n1"))}}).(*PlanResult)
 	if res.Rejected["g"] == "" {
 		t.Fatal("half a gang was committed")
 	}
-	res = h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{alloc("b0", "g", 0, 1, "n1"), alloc("b1", "g", 1, 1, "n1")}}).(*PlanResult)
+	res = h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{rank0(alloc("b0", "g", 0, 1, "n1")), alloc("b1", "g", 1, 1, "n1")}}).(*PlanResult)
 	if len(res.Rejected) != 0 {
 		t.Fatalf("rejected: %v", res.Rejected)
 	}
@@ -229,7 +232,7 @@ func TestCancel(t *testing.T) {
 	h := newHarness(t)
 	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 0)})
 	h.mustApply(CmdJobRegister, &JobRegister{Job: job("j1", true, 2, 0, 0)})
-	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{alloc("a0", "j1", 0, 0, "n1"), alloc("a1", "j1", 1, 0, "n1")}})
+	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{rank0(alloc("a0", "j1", 0, 0, "n1")), alloc("a1", "j1", 1, 0, "n1")}})
 	h.mustApply(CmdJobCancel, &JobCancel{JobID: "j1", Time: t0})
 	if j := h.job("j1"); j.State != api.JobCancelled {
 		t.Fatalf("job %s", j.State)
@@ -295,7 +298,7 @@ func TestSnapshotRestoreAndReplay(t *testing.T) {
 	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 2)})
 	h.mustApply(CmdJobRegister, &JobRegister{Job: job("j1", true, 2, 0, 1)})
 	h.mustApply(CmdJobRegister, &JobRegister{Job: job("j2", false, 1, 0, 0)})
-	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{alloc("a0", "j1", 0, 0, "n1", 0), alloc("a1", "j1", 1, 0, "n1", 1)}})
+	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{rank0(alloc("a0", "j1", 0, 0, "n1", 0)), alloc("a1", "j1", 1, 0, "n1", 1)}})
 	h.mustApply(CmdAllocUpdate, ptr(update("a0", api.AllocRunning, nil)))
 
 	want := dump(t, h.fsm)
@@ -381,5 +384,39 @@ func TestGPUHealthSurvivesReregistrationUntilRecovered(t *testing.T) {
 	err, _ := h.apply(CmdGPUHealth, &GPUHealth{NodeID: "n1", Health: api.GPUHealth{UUID: "nope"}, Time: t0}).(error)
 	if !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown GPU: %v", err)
+	}
+}
+
+func TestUpdateFromAnotherNodeIsIgnored(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 0)})
+	h.mustApply(CmdJobRegister, &JobRegister{Job: job("j1", false, 1, 0, 0)})
+	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{alloc("a1", "j1", 0, 0, "n1")}})
+	h.mustApply(CmdAllocUpdate, &AllocUpdate{Updates: []api.AllocUpdate{{ID: "a1", NodeID: "n2", State: api.AllocStopped, Time: t0}}})
+	if a := h.alloc("a1"); a.State != api.AllocPending {
+		t.Fatalf("node n2 changed n1's allocation to %s", a.State)
+	}
+	h.mustApply(CmdAllocUpdate, &AllocUpdate{Updates: []api.AllocUpdate{{ID: "a1", NodeID: "n1", State: api.AllocRunning, Time: t0}}})
+	if a := h.alloc("a1"); a.State != api.AllocRunning {
+		t.Fatalf("its own node's report was not applied: %s", a.State)
+	}
+}
+
+func TestRendezvousPortCheckedAtCommit(t *testing.T) {
+	h := newHarness(t)
+	n := node("n1", 0)
+	n.Ports = api.PortRange{Min: 30000, Max: 30001}
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: n})
+	for _, id := range []string{"g1", "g2", "g3"} {
+		h.mustApply(CmdJobRegister, &JobRegister{Job: job(id, true, 2, 0, 0)})
+	}
+	withPorts := func(a api.Allocation, ports ...int) api.Allocation { a.Ports = ports; return a }
+	res := h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{
+		withPorts(alloc("a0", "g1", 0, 0, "n1"), 30000), alloc("a1", "g1", 1, 0, "n1"), // right
+		alloc("b0", "g2", 0, 0, "n1"), alloc("b1", "g2", 1, 0, "n1"), // rank 0 without its port
+		withPorts(alloc("c0", "g3", 0, 0, "n1"), 30000), alloc("c1", "g3", 1, 0, "n1"), // g1's port again
+	}}).(*PlanResult)
+	if len(res.Rejected) != 2 || res.Rejected["g1"] != "" || res.Rejected["g2"] == "" || res.Rejected["g3"] == "" {
+		t.Fatalf("rejected %v: want g2 (no port) and g3 (port taken)", res.Rejected)
 	}
 }
