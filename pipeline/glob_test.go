@@ -3,6 +3,8 @@ package pipeline
 import (
 	"strings"
 	"testing"
+
+	"github.com/phalanx-sched/phalanx/api/jobspec"
 )
 
 func TestMatchGlob(t *testing.T) {
@@ -70,3 +72,5 @@ func TestCellName(t *testing.T) {
 		}
 	}
 }
+
+func validLabel(s string) bool { return jobspec.ValidName(s) }

@@ -20,7 +20,8 @@ func (w Warning) String() string {
 	return jobspec.Error{File: w.File, Line: w.Line, Field: w.Field, Msg: w.Msg}.Error()
 }
 
-// Lint returns advice about s, in file order. It never fails a pipeline.
+// Lint returns advice about s: the top-level fields first, then the steps
+// in order. It never fails a pipeline.
 func Lint(s *Spec) []Warning {
 	var out []Warning
 	warn := func(pos Pos, field, format string, args ...any) {
@@ -38,7 +39,7 @@ func Lint(s *Spec) []Warning {
 			warn(st.Pos, ".timeout", "a step with GPUs has no timeout: a hung step holds its GPUs until cancelled")
 		}
 		if len(st.Retry.OnExitCodes) > 0 && st.Retry.Attempts == 0 {
-			warn(st.Pos, ".retry.on_exit_codes", "on_exit_codes has no effect with attempts 0")
+			warn(st.Pos, ".retry.on_exit_codes", "has no effect with attempts 0")
 		}
 	}
 	return out
