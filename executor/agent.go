@@ -95,9 +95,17 @@ func (a *Agent) NodeID() string { return a.nodeID }
 // Logs is the agent's log store.
 func (a *Agent) Logs() *logs.Store { return a.logs }
 
-// Node is what the agent registers.
+// Node is what the agent registers. GPUs this agent saw fail are
+// registered unhealthy, so servers that lost their state learn it again.
 func (a *Agent) Node() *api.Node {
-	gpus := a.cfg.GPUs
+	gpus := append([]api.GPU(nil), a.cfg.GPUs...)
+	a.mu.Lock()
+	for i := range gpus {
+		if why, ok := a.sick[gpus[i].UUID]; ok {
+			gpus[i].Healthy, gpus[i].Unhealthy = false, why
+		}
+	}
+	a.mu.Unlock()
 	return &api.Node{
 		ID: a.nodeID, Name: a.cfg.NodeName, Address: a.cfg.Address, Labels: a.cfg.Labels,
 		Runtime: a.rt.Name(), GPUs: gpus, Status: api.NodeReady, Ports: a.cfg.Ports,
@@ -121,6 +129,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.watchGPUs(ctx) }()
 	a.poll(ctx)
 	wg.Wait()
+	if c, ok := a.cfg.GPUSource.(io.Closer); ok {
+		c.Close()
+	}
 	return nil
 }
 

@@ -453,12 +453,12 @@ func TestFailingGPUGetsNoWork(t *testing.T) {
 	rec := httptest.NewRecorder()
 	ag.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
-	for _, want := range []string{`phalanx_gpu_healthy{gpu="3"} 0`, `phalanx_gpu_healthy{gpu="2"} 1`, `phalanx_gpu_memory_total_bytes{gpu="0"}`} {
+	for _, want := range []string{`phalanx_gpu_memory_total_bytes{gpu="0",node="n1"}`, `phalanx_gpu_allocated{gpu="3",node="n1"} 0`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("agent metrics lack %s:\n%s", want, body)
 		}
 	}
-	allocated := regexp.MustCompile(`phalanx_gpu_allocated\{gpu="(\d)"\} 1`)
+	allocated := regexp.MustCompile(`phalanx_gpu_allocated\{gpu="(\d)",node="n1"\} 1`)
 	h.eventually("7 GPUs shown allocated, not GPU 3", func() bool {
 		rec := httptest.NewRecorder()
 		ag.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

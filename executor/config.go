@@ -28,8 +28,8 @@ type Config struct {
 	// GPUs are the node's GPUs, from gpu discovery.
 	GPUs []api.GPU
 	// GPUSource, if set, is the discovery the GPUs came from; the agent
-	// watches it for failing GPUs (gpu.Watcher) and samples it for
-	// metrics (gpu.Sampler) when it can.
+	// watches it for failing GPUs (gpu.Watcher), samples it for metrics
+	// (gpu.Sampler) when it can, and closes it (io.Closer) when Run ends.
 	GPUSource any
 	// Ports is the range of host ports the scheduler may reserve on this
 	// node (a gang's MASTER_PORT).

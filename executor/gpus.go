@@ -33,7 +33,14 @@ func (a *Agent) watchGPUs(ctx context.Context) {
 			defer reports.Done()
 			h := api.GPUHealth{UUID: ev.UUID, Healthy: false, Reason: ev.Reason}
 			_ = retry(ctx, "report unhealthy GPU "+ev.UUID, func() error {
-				return a.api.SetGPUHealth(ctx, a.nodeID, ev.UUID, h)
+				err := a.api.SetGPUHealth(ctx, a.nodeID, ev.UUID, h)
+				if errors.Is(err, api.ErrNotFound) {
+					// The servers do not know this GPU (or node yet): the
+					// registration, which carries the mark, settles it.
+					log.Printf("agent: report unhealthy GPU %s: %v", ev.UUID, err)
+					return nil
+				}
+				return err
 			})
 		}()
 	})
@@ -46,19 +53,20 @@ func (a *Agent) watchGPUs(ctx context.Context) {
 }
 
 // gpuCollector exports this node's GPUs as Prometheus metrics, labelled by
-// GPU index only.
+// node name and GPU index, as the servers' metrics are. Health is the
+// servers' to export (phalanx_gpu_healthy): they know when an operator
+// recovered a GPU.
 type gpuCollector struct{ a *Agent }
 
 var (
-	descGPUAllocated = prometheus.NewDesc("phalanx_gpu_allocated", "1 if a task on this node holds the GPU, else 0.", []string{"gpu"}, nil)
-	descGPUHealthy   = prometheus.NewDesc("phalanx_gpu_healthy", "0 once the GPU reported a critical XID, else 1.", []string{"gpu"}, nil)
-	descGPUUtil      = prometheus.NewDesc("phalanx_gpu_utilization_ratio", "GPU utilization over the driver's last sample period, 0 to 1.", []string{"gpu"}, nil)
-	descGPUMemUsed   = prometheus.NewDesc("phalanx_gpu_memory_used_bytes", "GPU memory in use.", []string{"gpu"}, nil)
-	descGPUMemTotal  = prometheus.NewDesc("phalanx_gpu_memory_total_bytes", "GPU memory in total.", []string{"gpu"}, nil)
+	descGPUAllocated = prometheus.NewDesc("phalanx_gpu_allocated", "1 if a task on this node holds the GPU, else 0.", []string{"node", "gpu"}, nil)
+	descGPUUtil      = prometheus.NewDesc("phalanx_gpu_utilization_ratio", "GPU utilization over the driver's last sample period, 0 to 1.", []string{"node", "gpu"}, nil)
+	descGPUMemUsed   = prometheus.NewDesc("phalanx_gpu_memory_used_bytes", "GPU memory in use.", []string{"node", "gpu"}, nil)
+	descGPUMemTotal  = prometheus.NewDesc("phalanx_gpu_memory_total_bytes", "GPU memory in total.", []string{"node", "gpu"}, nil)
 )
 
 func (c gpuCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGPUAllocated, descGPUHealthy, descGPUUtil, descGPUMemUsed, descGPUMemTotal} {
+	for _, d := range []*prometheus.Desc{descGPUAllocated, descGPUUtil, descGPUMemUsed, descGPUMemTotal} {
 		ch <- d
 	}
 }
@@ -72,42 +80,36 @@ func (c gpuCollector) Collect(ch chan<- prometheus.Metric) {
 			held[g] = true
 		}
 	}
-	sick := map[string]bool{}
-	for uuid := range a.sick {
-		sick[uuid] = true
-	}
 	a.mu.Unlock()
+	node := a.cfg.NodeName
 	for _, g := range a.cfg.GPUs {
-		idx := strconv.Itoa(g.Index)
-		ch <- prometheus.MustNewConstMetric(descGPUAllocated, prometheus.GaugeValue, b2f(held[g.Index]), idx)
-		ch <- prometheus.MustNewConstMetric(descGPUHealthy, prometheus.GaugeValue, b2f(g.Healthy && !sick[g.UUID]), idx)
+		v := 0.0
+		if held[g.Index] {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descGPUAllocated, prometheus.GaugeValue, v, node, strconv.Itoa(g.Index))
 	}
 	s, ok := a.cfg.GPUSource.(gpu.Sampler)
 	if !ok {
 		return
 	}
+	// A GPU that fell off the bus fails its sample: say so in the log and
+	// leave its figures out, rather than fail the whole scrape.
 	samples, err := s.Sample()
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(descGPUUtil, err)
+		log.Printf("agent: sample GPUs: %v", err)
 		return
 	}
 	for _, sm := range samples {
 		idx := strconv.Itoa(sm.Index)
 		if sm.UtilizationPercent != nil {
-			ch <- prometheus.MustNewConstMetric(descGPUUtil, prometheus.GaugeValue, float64(*sm.UtilizationPercent)/100, idx)
+			ch <- prometheus.MustNewConstMetric(descGPUUtil, prometheus.GaugeValue, float64(*sm.UtilizationPercent)/100, node, idx)
 		}
 		if sm.MemoryUsedBytes != nil {
-			ch <- prometheus.MustNewConstMetric(descGPUMemUsed, prometheus.GaugeValue, float64(*sm.MemoryUsedBytes), idx)
+			ch <- prometheus.MustNewConstMetric(descGPUMemUsed, prometheus.GaugeValue, float64(*sm.MemoryUsedBytes), node, idx)
 		}
 		if sm.MemoryTotalBytes > 0 {
-			ch <- prometheus.MustNewConstMetric(descGPUMemTotal, prometheus.GaugeValue, float64(sm.MemoryTotalBytes), idx)
+			ch <- prometheus.MustNewConstMetric(descGPUMemTotal, prometheus.GaugeValue, float64(sm.MemoryTotalBytes), node, idx)
 		}
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

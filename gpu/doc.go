@@ -37,7 +37,7 @@
 // Health: Discover reports every GPU it finds as Healthy. Discoverers that
 // also implement Watcher (all that Open returns) report the GPUs that turn
 // unhealthy: the NVML one watches XID errors through an NVML event set and
-// reports each GPU at most once per Watch, for the XIDs that Critical
+// reports each GPU at most once a minute, for the XIDs that Critical
 // accepts (a program's own faults, such as XID 13 or 31, are ignored). A
 // GPU never turns healthy again here; recovering it is an operator's
 // decision, recorded by the control plane.

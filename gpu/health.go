@@ -22,9 +22,10 @@ type HealthEvent struct {
 // Watcher is implemented by discoverers that can watch GPU health.
 type Watcher interface {
 	// Watch blocks until ctx ends, calling report for each GPU that turns
-	// unhealthy, from Watch's own goroutine, at most once per GPU per Watch:
-	// a GPU stays unhealthy until an operator recovers it, which is the
-	// control plane's business, not Watch's.
+	// unhealthy, from Watch's own goroutine, at most once a minute per GPU
+	// (so a GPU that fails again after an operator recovered it is
+	// reported again): a GPU stays unhealthy until an operator recovers
+	// it, which is the control plane's business, not Watch's.
 	//
 	// Watch returns an error wrapping ErrHealthNotSupported at once when
 	// the driver cannot deliver health events, and nil when ctx ends. Any

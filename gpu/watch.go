@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
@@ -19,7 +20,7 @@ import (
 //     An XID whose GPU NVML does not identify reports every GPU, since any
 //     of them may be the broken one.
 //   - ERROR_GPU_IS_LOST from the event set reports every GPU not reported
-//     yet as "GPU lost", and Watch returns an error wrapping
+//     in the last minute as "GPU lost", and Watch returns an error wrapping
 //     nvml.ERROR_GPU_IS_LOST.
 //   - any other NVML failure returns an error naming the call.
 //
@@ -49,7 +50,7 @@ type watch struct {
 	set      nvml.EventSet
 	handles  []nvml.Device
 	uuids    []string
-	reported []bool
+	reported []time.Time // when each GPU was last reported
 }
 
 // startWatch initialises NVML, lists the GPUs and registers them with a new
@@ -68,7 +69,7 @@ func (n *nvmlDiscoverer) startWatch() (*watch, error) {
 	w := &watch{
 		handles:  make([]nvml.Device, count),
 		uuids:    make([]string, count),
-		reported: make([]bool, count),
+		reported: make([]time.Time, count),
 	}
 	for i := range count {
 		h, ret := n.lib.DeviceGetHandleByIndex(i)
@@ -156,12 +157,18 @@ func (w *watch) handle(e nvml.EventData, report func(HealthEvent)) {
 	}
 }
 
-// report reports GPU i unless this watch already did.
+// reportEvery is how often one GPU is reported at most: a storm of XIDs
+// from one GPU makes one report, and a GPU that fails again after an
+// operator recovered it is reported again.
+const reportEvery = time.Minute
+
+// report reports GPU i unless this watch did within reportEvery.
 func (w *watch) report(i int, xid uint64, reason string, report func(HealthEvent)) {
-	if w.reported[i] {
+	now := time.Now()
+	if !w.reported[i].IsZero() && now.Sub(w.reported[i]) < reportEvery {
 		return
 	}
-	w.reported[i] = true
+	w.reported[i] = now
 	report(HealthEvent{Index: i, UUID: w.uuids[i], XID: xid, Reason: reason})
 }
 

@@ -21,12 +21,12 @@ import (
 
 // Server is one control-plane server.
 type Server struct {
-	cfg    Config
+	cfg       Config
 	raft      *raft.Raft
 	transport raft.Transport
 	fsm       *fsm.FSM
-	state  *state.Store
-	closer []func() error
+	state     *state.Store
+	closer    []func() error
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc

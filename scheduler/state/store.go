@@ -60,8 +60,9 @@ func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 	}
 	if !tx.dirty {
 		// Nothing changed: wake nobody, or a watcher that writes in
-		// response (the leader) would spin.
+		// response (the leader) would spin. The index still moves.
 		tx.txn.Abort()
+		s.index = max(s.index, index)
 		return nil
 	}
 	tx.txn.Commit()

@@ -178,7 +178,8 @@ func (c *cluster) startAgent(o options, name, dataDir string, src gpu.Discoverer
 		cfg.GPUs, cfg.GPUSource = inv.API(), src
 	}
 	// Executors on one host share its ports: each gets its own slice.
-	cfg.Ports = api.PortRange{Min: 29500 + 50*len(c.agents), Max: 29549 + 50*len(c.agents)}
+	// Away from the default range, which other test packages' clusters use.
+	cfg.Ports = api.PortRange{Min: 39500 + 50*len(c.agents), Max: 39549 + 50*len(c.agents)}
 	ag, err := executor.New(cfg, rt)
 	if err != nil {
 		t.Fatal(err)
