@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,6 +79,9 @@ func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Write
 	if t := r.tasks[alloc.ID]; t != nil {
 		return t, nil
 	}
+	if e := r.ended(alloc.ID); e != nil {
+		return e, nil
+	}
 	t, err := r.start(alloc, out)
 	if err != nil {
 		return nil, err
@@ -124,7 +126,7 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 	pw.Close() // the children hold the write end now
 	// Record the process group, so a restarted agent can kill it rather
 	// than run the task twice.
-	if err := os.WriteFile(r.pgidFile(alloc.ID), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+	if err := recordGroup(r.pgidFile(alloc.ID), cmd.Process.Pid); err != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 		pr.Close()
@@ -157,42 +159,32 @@ func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer
 	if t := r.tasks[alloc.ID]; t != nil {
 		return t, nil
 	}
+	if e := r.ended(alloc.ID); e != nil {
+		return e, nil
+	}
 	r.killLeftover(alloc.ID)
 	return nil, nil
 }
 
-// List returns the allocations with a host process group recorded: those
-// this Runtime runs and those an earlier agent process left. The work dir
-// is the node's own, so nodeID needs no filtering here.
+// List returns the allocations with a host process group or an exit
+// recorded: those this Runtime runs and those an earlier agent process
+// left. The work dir is the node's own, so nodeID needs no filtering.
 func (r *Runtime) List(ctx context.Context, nodeID string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(r.cfg.WorkDir, "*.pgid"))
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(files))
-	for _, f := range files {
-		ids = append(ids, strings.TrimSuffix(filepath.Base(f), ".pgid"))
+	seen := map[string]bool{}
+	var ids []string
+	for _, ext := range []string{".pgid", ".exit"} {
+		files, err := filepath.Glob(filepath.Join(r.cfg.WorkDir, "*"+ext))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if id := strings.TrimSuffix(filepath.Base(f), ext); !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
 	}
 	return ids, nil
-}
-
-func (r *Runtime) pgidFile(allocID string) string {
-	return filepath.Join(r.cfg.WorkDir, allocID+".pgid")
-}
-
-// killLeftover kills the process group an earlier agent process started
-// for allocID, if it still runs, and reports whether it did.
-func (r *Runtime) killLeftover(allocID string) bool {
-	b, err := os.ReadFile(r.pgidFile(allocID))
-	if err != nil {
-		return false
-	}
-	os.Remove(r.pgidFile(allocID))
-	pgid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pgid <= 1 {
-		return false
-	}
-	return syscall.Kill(-pgid, syscall.SIGKILL) == nil
 }
 
 // environ returns the task's environment: a fixed PATH and HOME, then
@@ -228,7 +220,6 @@ func (t *task) wait(pr *os.File) {
 	// group's ID is the leader's PID, just reaped; reuse of it as another
 	// group's ID in this instant is not a practical concern.
 	syscall.Kill(-t.pgid, syscall.SIGKILL)
-	os.Remove(t.r.pgidFile(t.id))
 	select {
 	case <-t.copied:
 	case <-time.After(outputDrain):
@@ -244,6 +235,10 @@ func (t *task) wait(pr *os.File) {
 	}
 	t.result, t.err = res, werr
 	t.mu.Unlock()
+	if werr == nil {
+		t.r.recordExit(t.id, res)
+	}
+	os.Remove(t.r.pgidFile(t.id))
 	close(t.done)
 }
 
@@ -328,6 +323,7 @@ func (t *task) Remove(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	os.Remove(t.r.exitFile(t.id))
 	if err := os.RemoveAll(t.allocDir); err != nil {
 		return fmt.Errorf("host: remove: %w", err)
 	}

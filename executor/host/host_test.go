@@ -2,11 +2,13 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,7 +144,11 @@ func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no process group recorded: %v", err)
 	}
-	pgid, _ := strconv.Atoi(string(b))
+	var rec struct{ PGID int }
+	if err := json.Unmarshal(b, &rec); err != nil || rec.PGID <= 1 {
+		t.Fatalf("process group record %q: %v", b, err)
+	}
+	pgid := rec.PGID
 
 	second, err := host.New(host.Config{WorkDir: dir})
 	if err != nil {
@@ -165,11 +171,82 @@ func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
 			t.Fatal("the leftover process group still exists")
 		}
 	}
-	if ids, _ := second.List(context.Background(), ""); len(ids) != 0 {
-		t.Fatalf("List after the kill = %v", ids)
+	if _, err := os.Stat(filepath.Join(dir, "left-1.pgid")); !os.IsNotExist(err) {
+		t.Fatalf("the leftover's process group record is still there: %v", err)
 	}
 	// Find of a task nobody runs finds nothing.
 	if h, err := second.Find(context.Background(), &api.Allocation{ID: "none"}, io.Discard); h != nil || err != nil {
 		t.Fatalf("Find = %v, %v", h, err)
+	}
+}
+
+// A task that ended before its agent restarted (its result not yet
+// reported) is not run again: the new runtime returns how it ended.
+func TestEndedTaskIsNotRunAgain(t *testing.T) {
+	dir := t.TempDir()
+	first, err := host.New(host.Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "runs")
+	alloc := &api.Allocation{ID: "ended-1", Task: api.Task{Command: []string{"sh", "-c", "echo x >> " + marker + "; exit 7"}}}
+	h, err := first.Start(context.Background(), alloc, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := h.Wait(context.Background()); err != nil || res.ExitCode != 7 {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	// The agent restarts before reporting, so nothing was removed.
+	second, err := host.New(host.Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := second.List(context.Background(), ""); len(ids) != 1 || ids[0] != "ended-1" {
+		t.Fatalf("List = %v", ids)
+	}
+	h2, err := second.Start(context.Background(), alloc, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := h2.Wait(context.Background()); err != nil || res.ExitCode != 7 {
+		t.Fatalf("after restart: %+v %v, want the first run's exit 7", res, err)
+	}
+	if b, _ := os.ReadFile(marker); strings.Count(string(b), "x") != 1 {
+		t.Fatalf("the task ran %d times", strings.Count(string(b), "x"))
+	}
+	if err := h2.Remove(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := second.List(context.Background(), ""); len(ids) != 0 {
+		t.Fatalf("List after Remove = %v", ids)
+	}
+}
+
+// A process group record from another boot is never acted on: that ID
+// may belong to anything now.
+func TestLeftoverFromAnotherBootIsNotKilled(t *testing.T) {
+	dir := t.TempDir()
+	victim := exec.Command("sleep", "30")
+	victim.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	rec := fmt.Sprintf(`{"pgid": %d, "boot_id": "an-earlier-boot", "start_time": "1"}`, victim.Process.Pid)
+	if err := os.WriteFile(filepath.Join(dir, "old-1.pgid"), []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := host.New(host.Config{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := &api.Allocation{ID: "old-1", Task: api.Task{Command: []string{"true"}}}
+	if h, err := rt.Find(context.Background(), alloc, io.Discard); h != nil || err != nil {
+		t.Fatalf("Find = %v, %v", h, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := syscall.Kill(victim.Process.Pid, 0); err != nil {
+		t.Fatalf("an unrelated process with the recorded group ID was killed: %v", err)
 	}
 }
