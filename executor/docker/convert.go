@@ -6,6 +6,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/strslice"
+	"github.com/docker/go-connections/nat"
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/executor"
@@ -29,9 +30,10 @@ func containerName(allocID string) string { return "phalanx-" + allocID }
 func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *container.HostConfig, string) {
 	task := alloc.Task
 	cc := &container.Config{
-		Image:      task.Image,
-		Env:        containerEnv(alloc, cfg),
-		WorkingDir: task.WorkingDir,
+		Image:        task.Image,
+		Env:          containerEnv(alloc, cfg),
+		WorkingDir:   task.WorkingDir,
+		ExposedPorts: exposedPorts(alloc, cfg),
 		Labels: map[string]string{
 			LabelAllocID: alloc.ID,
 			LabelJobID:   alloc.JobID,
@@ -49,9 +51,10 @@ func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *conta
 	init := true
 	pids := cfg.PidsLimit
 	hc := &container.HostConfig{
-		Init:        &init,
-		Privileged:  false,
-		NetworkMode: networkMode(alloc, cfg),
+		Init:         &init,
+		Privileged:   false,
+		NetworkMode:  networkMode(alloc, cfg),
+		PortBindings: portBindings(alloc, cfg),
 		LogConfig: container.LogConfig{
 			Type:   "json-file",
 			Config: map[string]string{"max-size": cfg.LogMaxSize, "max-file": "1"},
@@ -77,6 +80,35 @@ func networkMode(alloc *api.Allocation, cfg Config) container.NetworkMode {
 		return network.NetworkHost
 	}
 	return container.NetworkMode(cfg.Network)
+}
+
+// portBindings publishes an allocation's reserved host ports (a gang's
+// rendezvous port) on the same port numbers when the container is not on
+// the host's network, so members on other nodes reach it at
+// MASTER_ADDR:MASTER_PORT.
+func portBindings(alloc *api.Allocation, cfg Config) nat.PortMap {
+	if len(alloc.Ports) == 0 || networkMode(alloc, cfg).IsHost() {
+		return nil
+	}
+	m := nat.PortMap{}
+	for _, p := range alloc.Ports {
+		port := strconv.Itoa(p)
+		m[nat.Port(port+"/tcp")] = []nat.PortBinding{{HostPort: port}}
+	}
+	return m
+}
+
+// exposedPorts is the set of portBindings' container ports.
+func exposedPorts(alloc *api.Allocation, cfg Config) nat.PortSet {
+	pb := portBindings(alloc, cfg)
+	if pb == nil {
+		return nil
+	}
+	set := nat.PortSet{}
+	for p := range pb {
+		set[p] = struct{}{}
+	}
+	return set
 }
 
 // containerEnv is the task's environment with the GPU variables naming

@@ -5,6 +5,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/strslice"
+	"github.com/docker/go-connections/nat"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -102,6 +103,23 @@ func TestContainerSpec(t *testing.T) {
 			alloc:     func(a *api.Allocation) { a.Task.Network = api.NetworkHost },
 			cfg:       func(c *Config) { c.Network = "phalanx-net" },
 			wantHostC: func(h *container.HostConfig) { h.NetworkMode = "host" },
+		},
+		{
+			name: "bridge gang publishes rank 0's rendezvous port",
+			alloc: func(a *api.Allocation) {
+				a.Task.Network, a.Ports = api.NetworkBridge, []int{29501}
+			},
+			wantCfg: func(c *container.Config) { c.ExposedPorts = nat.PortSet{"29501/tcp": {}} },
+			wantHostC: func(h *container.HostConfig) {
+				h.PortBindings = nat.PortMap{"29501/tcp": {{HostPort: "29501"}}}
+			},
+		},
+		{
+			name:  "host gang needs no publishing",
+			alloc: func(a *api.Allocation) { a.Task.Network, a.Ports = api.NetworkHost, []int{29501} },
+			wantHostC: func(h *container.HostConfig) {
+				h.NetworkMode = "host"
+			},
 		},
 		{
 			name:      "bridge job on the configured network",
