@@ -11,7 +11,7 @@ func TestShippedConfigsLoad(t *testing.T) {
 	if err := loadConfig(filepath.Join("..", "..", "configs", "server.yaml"), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.NodeID != "server-1" || s.Bootstrap == nil || !*s.Bootstrap {
+	if s.NodeID != "server-1" || s.BootstrapExpect != 1 || len(s.Join) != 0 {
 		t.Errorf("server.yaml decoded as %+v", s)
 	}
 	var a agentFile

@@ -28,7 +28,7 @@ func TestDevClusterFromTheBinary(t *testing.T) {
 	bin := buildPhalanx(t, dir)
 	addr := freeAddr(t)
 	dev, exited, banner := startDev(t, bin, dir, addr, "--runtime", "docker", "--gpus", "mock:dgxa100")
-	if !strings.Contains(banner, "runtime docker") || !strings.Contains(banner, "8 mock GPUs") {
+	if !strings.Contains(banner, "runtime docker") || !strings.Contains(banner, "8 (mock) GPUs") {
 		t.Errorf("banner:\n%s", banner)
 	}
 

@@ -26,9 +26,12 @@ Usage:
   phalanx node status NODE [-o json]   a node: resources, GPUs with health and holders
   phalanx node recover-gpu NODE GPU    put a GPU marked unhealthy back into service
   phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds
+  phalanx operator raft peers | remove-peer ID | transfer-leader [ID]
+  phalanx operator snapshot save FILE | restore FILE
   phalanx version
 
-Client commands talk to $PHALANX_ADDR (default 127.0.0.1:7400), or --addr.
+Client commands talk to $PHALANX_ADDR (default 127.0.0.1:7400; several
+servers separated by commas), or --addr.
 Run 'phalanx COMMAND -h' for a command's flags.
 `
 
@@ -61,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdNode(args[1:], stdout, stderr)
 	case "gpu":
 		err = cmdGPU(args[1:], stdout, stderr)
+	case "operator":
+		err = cmdOperator(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "phalanx", version)
 	default:

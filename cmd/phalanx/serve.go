@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/api/client"
 	"github.com/phalanx-sched/phalanx/api/handler"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
 	"github.com/phalanx-sched/phalanx/executor"
@@ -34,8 +35,8 @@ import (
 
 // serverFlags are the flags of `phalanx server` (and, in part, `dev`).
 type serverFlags struct {
-	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody string
-	bootstrap                                         bool
+	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody, join string
+	bootstrapExpect                                         int
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
@@ -51,20 +52,25 @@ func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
 	fs.StringVar(&f.maxBody, "max-request-body", or(file.MaxRequestBody, "4Mi"), "largest accepted request body")
 	if !dev {
 		fs.StringVar(&f.nodeID, "node-id", or(file.NodeID, def.NodeID), "this server's stable Raft ID")
-		boot := true
-		if file.Bootstrap != nil {
-			boot = *file.Bootstrap
-		}
-		fs.BoolVar(&f.bootstrap, "bootstrap", boot, "start a one-server cluster if there is no Raft state yet")
+		fs.IntVar(&f.bootstrapExpect, "bootstrap-expect", max(file.BootstrapExpect, 1),
+			"start a new cluster once this many servers (this one and those --join names) have found each other; 1: a cluster of one")
+		fs.StringVar(&f.join, "join", strings.Join(file.Join, ","), "HTTP addresses of other servers (comma-separated): to form a new cluster with --bootstrap-expect, or to join an existing one")
 	}
 }
 
 func (f *serverFlags) config(dev bool) (server.Config, handler.Config, error) {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = filepath.Join(f.dataDir, "server")
-	cfg.RaftAddr = f.raftAddr
+	cfg.RaftAddr, cfg.HTTPAddr = f.raftAddr, f.httpAddr
 	if !dev {
-		cfg.NodeID, cfg.Bootstrap = f.nodeID, f.bootstrap
+		cfg.NodeID = f.nodeID
+		cfg.Bootstrap = f.bootstrapExpect == 1 && f.join == ""
+		if f.bootstrapExpect < 1 || f.bootstrapExpect > 9 {
+			return cfg, handler.Config{}, fmt.Errorf("--bootstrap-expect %d: want 1 to 9 (3 or 5 for a highly available cluster)", f.bootstrapExpect)
+		}
+		if f.bootstrapExpect > 1 && f.join == "" {
+			return cfg, handler.Config{}, fmt.Errorf("--bootstrap-expect %d needs --join with the other servers' HTTP addresses", f.bootstrapExpect)
+		}
 	}
 	ttl, err := time.ParseDuration(f.ttl)
 	if err != nil {
@@ -137,15 +143,67 @@ func cmdServer(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	_, stop, err := startServer(cfg, hc, f.httpAddr)
+	srv, stop, err := startServer(cfg, hc, f.httpAddr)
 	if err != nil {
 		return err
 	}
 	defer stop()
 	fmt.Fprintf(stdout, "phalanx server %s: HTTP on %s, Raft on %s, data in %s\n", cfg.NodeID, f.httpAddr, cfg.RaftAddr, cfg.DataDir)
+	if f.join != "" && !srv.HasState() {
+		go formCluster(ctx, srv, f.bootstrapExpect, f.join, stdout)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "phalanx server: shutting down")
 	return nil
+}
+
+// formCluster brings a server with no Raft state into a cluster: with
+// expect > 1 it asks every --join server who it is until expect servers
+// (this one included) are known, and then every one of them bootstraps
+// the same configuration; otherwise it asks the existing cluster, through
+// any --join server, to add it. It retries until it is in a cluster.
+func formCluster(ctx context.Context, srv *server.Server, expect int, join string, out io.Writer) {
+	self := srv.Self()
+	peers := strings.Split(join, ",")
+	for ctx.Err() == nil && !srv.HasState() {
+		if expect > 1 {
+			known := map[string]api.Server{self.ID: self}
+			for _, p := range peers {
+				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				c := client.New(p)
+				c.Rounds = 1
+				sv, err := c.Self(pctx)
+				cancel()
+				if err == nil && sv.ID != "" {
+					known[sv.ID] = *sv
+				}
+			}
+			if len(known) >= expect {
+				var all []api.Server
+				for _, sv := range known {
+					all = append(all, sv)
+				}
+				if err := srv.Bootstrap(all); err != nil {
+					log.Printf("server: %v", err)
+				} else {
+					fmt.Fprintf(out, "phalanx server %s: bootstrapped a cluster of %d servers\n", self.ID, len(all))
+				}
+			}
+		} else {
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := client.New(join).AddPeer(pctx, self)
+			cancel()
+			if err == nil {
+				fmt.Fprintf(out, "phalanx server %s: joined the cluster through %s\n", self.ID, join)
+				return
+			}
+			log.Printf("server: join through %s: %v (retrying)", join, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // agentFlags are the flags of `phalanx agent` (and, in part, `dev`).
@@ -369,12 +427,8 @@ func cmdDev(args []string, stdout, stderr io.Writer) error {
 		}
 		defer stopAgent()
 		n := ag.Node()
-		gpus := fmt.Sprintf("%d GPUs", len(n.GPUs))
-		if len(n.GPUs) > 0 && n.GPUs[0].Mock {
-			gpus = fmt.Sprintf("%d mock GPUs", len(n.GPUs))
-		}
-		fmt.Fprintf(stdout, "phalanx dev: executor %q: runtime %s, %s CPU, %s memory, %s\n",
-			n.Name, n.Runtime, fmtCPU(n.Resources.CPUMilli), fmtBytes(n.Resources.MemoryBytes), gpus)
+		fmt.Fprintf(stdout, "phalanx dev: executor %q: runtime %s, %s CPU, %s memory, %s GPUs\n",
+			n.Name, n.Runtime, fmtCPU(n.Resources.CPUMilli), fmtBytes(n.Resources.MemoryBytes), gpuSummary(n))
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- ag.Run(ctx) }()
 	}
