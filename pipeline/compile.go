@@ -166,7 +166,11 @@ func sortSteps(steps []Step, byName map[string]int, kept map[string]bool) ([]int
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, r...)
+			for _, x := range r {
+				if !contains(out, x) {
+					out = append(out, x)
+				}
+			}
 		}
 		resolved[name] = out
 		return out, nil

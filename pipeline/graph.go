@@ -23,8 +23,8 @@ func (p *parser) checkSteps(top *validator, steps []Step) {
 		byName[s.Name] = i
 	}
 	for i, s := range steps {
-		if len(s.Matrix) == 0 || s.Name == "" {
-			total++
+		if len(s.Matrix) == 0 || s.Name == "" || matrixSize(s.Matrix) > MaxMatrixCells || total > MaxSteps {
+			total++ // a matrix too large is reported already
 			continue
 		}
 		cs := cells(s)

@@ -74,3 +74,13 @@ func cellName(raw string) string {
 	h.Write([]byte(raw))
 	return strings.TrimSuffix(name[:min(len(name), 54)], "-") + fmt.Sprintf("-%08x", h.Sum32())
 }
+
+// matrixSize is the number of cells of m, or MaxMatrixCells+1 when there
+// are more.
+func matrixSize(m map[string][]string) int {
+	n := 1
+	for _, vals := range m {
+		n = min(n*len(vals), MaxMatrixCells+1)
+	}
+	return n
+}

@@ -217,3 +217,15 @@ func errorLines(t *testing.T, err error) []string {
 	}
 	return strings.Split(es.Error(), "\n")
 }
+
+func TestParseLargeMatrix(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(head + "  - name: a\n    image: x\n    matrix:\n")
+	for _, k := range []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J"} {
+		b.WriteString("      " + k + ": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n")
+	}
+	_, err := Parse("p.yml", []byte(b.String()))
+	if diff := cmp.Diff([]string{`p.yml:5: steps[0].matrix: more than 256 cells`}, errorLines(t, err)); diff != "" {
+		t.Errorf("errors mismatch (-want +got):\n%s", diff)
+	}
+}

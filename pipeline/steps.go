@@ -224,20 +224,15 @@ func (v *validator) matrix(p string, m map[string]stringList) map[string][]strin
 		return nil
 	}
 	out := map[string][]string{}
-	cells := 1
 	for _, k := range sortedKeys(m) {
 		q := join(p, k)
 		v.varName(q, k)
 		if len(m[k]) == 0 {
 			v.errorf(q, "must list at least one value")
-			cells = 0
 		}
 		out[k] = copyList(m[k])
-		if cells > 0 {
-			cells = min(cells*len(m[k]), MaxMatrixCells+1)
-		}
 	}
-	if cells > MaxMatrixCells {
+	if matrixSize(out) > MaxMatrixCells {
 		v.errorf(p, "more than %d cells", MaxMatrixCells)
 	}
 	return out
