@@ -256,4 +256,27 @@ func TestHAClusterSurvivesLeaderKill(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// The operator commands, through the real binary.
+	op := func(args ...string) string {
+		t.Helper()
+		start := time.Now()
+		out, err := exec.Command(bin, append(append([]string{"operator"}, args...), "--addr", c.addrs())...).CombinedOutput()
+		t.Logf("operator %v took %v", args, time.Since(start))
+		if err != nil {
+			t.Fatalf("operator %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	peers := op("raft", "peers")
+	if n := strings.Count(peers, "true"); strings.Count(peers, "\ns") != 3 || n < 4 {
+		t.Errorf("raft peers: want 3 voters, one leader:\n%s", peers)
+	}
+	snap := filepath.Join(dir, "snap.json")
+	op("snapshot", "save", snap)
+	op("snapshot", "restore", snap)
+	jobs, err = cl.Jobs(context.Background())
+	if err != nil || len(jobs) != total {
+		t.Fatalf("after snapshot restore: %d jobs, %v", len(jobs), err)
+	}
 }

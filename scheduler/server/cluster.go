@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,7 +172,11 @@ func (s *Server) RestoreSnapshot(r io.Reader) error {
 	if err := dec.Decode(&h); err != nil || h.Format != snapshotFormat {
 		return fmt.Errorf("not a phalanx snapshot (%v): %w", err, api.ErrInvalid)
 	}
-	body := io.MultiReader(dec.Buffered(), r)
+	// The header line's newline is still in the decoder's buffer.
+	body := bufio.NewReader(io.MultiReader(dec.Buffered(), r))
+	if b, err := body.Peek(1); err == nil && b[0] == '\n' {
+		body.Discard(1)
+	}
 	if err := s.raft.Restore(&h.Meta, body, time.Minute); err != nil {
 		return raftErr("restore", err)
 	}
