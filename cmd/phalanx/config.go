@@ -15,14 +15,16 @@ import (
 // serverFile is the YAML of `phalanx server --config F`; see
 // configs/server.yaml. Flags given on the command line win.
 type serverFile struct {
-	NodeID          string   `yaml:"node_id"`
-	DataDir         string   `yaml:"data_dir"`
-	HTTPAddr        string   `yaml:"http_addr"`
-	RaftAddr        string   `yaml:"raft_addr"`
-	BootstrapExpect int      `yaml:"bootstrap_expect"`
-	Join            []string `yaml:"join"`
-	HeartbeatTTL    string   `yaml:"heartbeat_ttl"`
-	MaxRequestBody  string   `yaml:"max_request_body"`
+	NodeID            string   `yaml:"node_id"`
+	DataDir           string   `yaml:"data_dir"`
+	HTTPAddr          string   `yaml:"http_addr"`
+	RaftAddr          string   `yaml:"raft_addr"`
+	BootstrapExpect   int      `yaml:"bootstrap_expect"`
+	Join              []string `yaml:"join"`
+	HeartbeatTTL      string   `yaml:"heartbeat_ttl"`
+	MaxRequestBody    string   `yaml:"max_request_body"`
+	SnapshotThreshold uint64   `yaml:"snapshot_threshold"`
+	SnapshotInterval  string   `yaml:"snapshot_interval"`
 }
 
 // agentFile is the YAML of `phalanx agent --config F`; see

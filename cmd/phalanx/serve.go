@@ -35,6 +35,8 @@ import (
 
 // serverFlags are the flags of `phalanx server` (and, in part, `dev`).
 type serverFlags struct {
+	snapThreshold                                           uint64
+	snapInterval                                            string
 	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody, join string
 	bootstrapExpect                                         int
 }
@@ -50,6 +52,12 @@ func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
 	fs.StringVar(&f.raftAddr, "raft-addr", or(file.RaftAddr, def.RaftAddr), "Raft TCP listen address")
 	fs.StringVar(&f.ttl, "heartbeat-ttl", or(file.HeartbeatTTL, def.HeartbeatTTL.String()), "mark a node down after this long without a heartbeat")
 	fs.StringVar(&f.maxBody, "max-request-body", or(file.MaxRequestBody, "4Mi"), "largest accepted request body")
+	thr := def.SnapshotThreshold
+	if file.SnapshotThreshold > 0 {
+		thr = file.SnapshotThreshold
+	}
+	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", thr, "take a Raft snapshot, and compact the log, after this many new entries")
+	fs.StringVar(&f.snapInterval, "snapshot-interval", or(file.SnapshotInterval, def.SnapshotInterval.String()), "how often to check the snapshot threshold")
 	if !dev {
 		fs.StringVar(&f.nodeID, "node-id", or(file.NodeID, def.NodeID), "this server's stable Raft ID")
 		fs.IntVar(&f.bootstrapExpect, "bootstrap-expect", max(file.BootstrapExpect, 1),
@@ -77,6 +85,10 @@ func (f *serverFlags) config(dev bool) (server.Config, handler.Config, error) {
 		return cfg, handler.Config{}, fmt.Errorf("--heartbeat-ttl: %w", err)
 	}
 	cfg.HeartbeatTTL = ttl
+	cfg.SnapshotThreshold = f.snapThreshold
+	if cfg.SnapshotInterval, err = time.ParseDuration(f.snapInterval); err != nil {
+		return cfg, handler.Config{}, fmt.Errorf("--snapshot-interval: %w", err)
+	}
 	hc := handler.DefaultConfig()
 	if hc.MaxBodyBytes, err = jobspec.ParseBytes(f.maxBody); err != nil {
 		return cfg, hc, fmt.Errorf("--max-request-body: %w", err)

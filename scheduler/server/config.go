@@ -27,8 +27,12 @@ type Config struct {
 	// HeartbeatTTL is how long a node may go without a heartbeat before it
 	// is marked down and its allocations are lost.
 	HeartbeatTTL time.Duration
-	// SnapshotThreshold is how many log entries trigger a Raft snapshot.
+	// SnapshotThreshold is how many new log entries make a Raft snapshot
+	// (checked every SnapshotInterval); the log is then compacted down to
+	// TrailingLogs entries.
 	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
 	// ApplyTimeout bounds one Raft write.
 	ApplyTimeout time.Duration
 	// LogOutput receives Raft's log lines (warnings and up).
@@ -51,6 +55,8 @@ func DefaultConfig() Config {
 		Bootstrap:         true,
 		HeartbeatTTL:      15 * time.Second,
 		SnapshotThreshold: 8192,
+		SnapshotInterval:  2 * time.Minute,
+		TrailingLogs:      10240,
 		ApplyTimeout:      10 * time.Second,
 		LogOutput:         os.Stderr,
 		Now:               time.Now,
@@ -77,6 +83,8 @@ func (c *Config) Validate() error {
 		return errors.New("server: raft address is empty")
 	case c.HeartbeatTTL < time.Second:
 		return fmt.Errorf("server: heartbeat TTL %v is under 1s", c.HeartbeatTTL)
+	case c.SnapshotThreshold < 1 || c.SnapshotInterval < time.Second:
+		return fmt.Errorf("server: snapshot threshold %d and interval %v must be >= 1 and >= 1s", c.SnapshotThreshold, c.SnapshotInterval)
 	case c.ApplyTimeout <= 0:
 		return errors.New("server: apply timeout must be > 0")
 	case c.Now == nil:

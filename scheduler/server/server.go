@@ -58,6 +58,11 @@ func (s *Server) startRaft() error {
 	rc.LocalID = raft.ServerID(cfg.NodeID)
 	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: cfg.LogOutput})
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+	// Under load, many concurrent writes (job submissions, allocation
+	// reports) go to disk and to followers as one batch.
+	rc.BatchApplyCh = true
 	rc.HeartbeatTimeout = 500 * time.Millisecond
 	rc.ElectionTimeout = 500 * time.Millisecond
 	rc.LeaderLeaseTimeout = 250 * time.Millisecond
