@@ -25,6 +25,7 @@ Usage:
   phalanx node list [-o json]          executor nodes
   phalanx node status NODE [-o json]   a node: resources, GPUs with health and holders
   phalanx node recover-gpu NODE GPU    put a GPU marked unhealthy back into service
+  phalanx pipeline lint FILE [--branch B]  check a .phalanx.yml (and show what a push to B runs)
   phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds
   phalanx operator raft peers | remove-peer ID | transfer-leader [ID]
   phalanx operator snapshot save FILE | restore FILE
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdGPU(args[1:], stdout, stderr)
 	case "operator":
 		err = cmdOperator(args[1:], stdout, stderr)
+	case "pipeline":
+		err = cmdPipeline(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "phalanx", version)
 	default:
