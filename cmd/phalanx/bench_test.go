@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,4 +110,52 @@ func procStatus(t testing.TB, pid int) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// BenchmarkFailover kills the leader of a three-server cluster of real
+// processes with SIGKILL, ten times, and reports the time from the kill
+// to the first write the new leader accepts (a job submission through
+// the surviving servers), median and max. The killed server is restarted
+// and rejoins before the next round. Run it with -benchtime 1x.
+func BenchmarkFailover(b *testing.B) {
+	const rounds = 10
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		bin := buildPhalanx(b, dir)
+		c := startHACluster(b, bin, dir, 3)
+		job := []byte("apiVersion: phalanx/v1\nkind: Job\nmetadata: {name: fo}\nspec:\n  groups:\n    - name: main\n      task: {image: none, command: [\"true\"]}\n")
+		var took []time.Duration
+		for r := 0; r < rounds; r++ {
+			old := c.waitLeader(30 * time.Second)
+			var rest []string
+			for _, sp := range c.servers {
+				if sp != old {
+					rest = append(rest, sp.http)
+				}
+			}
+			cl := client.New(strings.Join(rest, ","))
+			cl.Rounds = 1
+			c.kill9(old)
+			start := time.Now()
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_, err := cl.SubmitJob(ctx, "fo.yaml", job, fmt.Sprintf("fo-%d", r))
+				cancel()
+				if err == nil {
+					break
+				}
+				if time.Since(start) > 30*time.Second {
+					b.Fatalf("round %d: no write accepted 30s after the kill: %v", r, err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			took = append(took, time.Since(start))
+			c.start(old, c.addrs(), 3)
+			c.waitRejoined(old, 30*time.Second)
+		}
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		b.ReportMetric(float64(took[len(took)/2])/1e6, "ms-failover-p50")
+		b.ReportMetric(float64(took[len(took)-1])/1e6, "ms-failover-max")
+		b.ReportMetric(0, "ns/op")
+	}
 }

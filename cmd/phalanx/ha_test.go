@@ -112,6 +112,25 @@ func (c *haCluster) waitLeader(timeout time.Duration) *serverProc {
 	return nil
 }
 
+// waitRejoined waits until a restarted server answers and follows a
+// leader with the cluster's state.
+func (c *haCluster) waitRejoined(sp *serverProc, timeout time.Duration) {
+	c.t.Helper()
+	cl := client.New(sp.http)
+	cl.Rounds = 1
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := cl.Leader(ctx)
+		cancel()
+		if err == nil && st.Leader != "" && st.Index > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("server %s did not rejoin within %v", sp.id, timeout)
+}
+
 // kill9 kills a server process the hard way.
 func (c *haCluster) kill9(sp *serverProc) {
 	sp.cmd.Process.Signal(syscall.SIGKILL)

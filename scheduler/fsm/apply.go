@@ -143,7 +143,7 @@ func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, us
 		if !ok {
 			base, ok := usage[node.ID]
 			if !ok {
-				nu := scheduler.NodeUsage(node.ID, tx.NodeAllocs(node.ID))
+				nu := scheduler.NodeUsage(node.ID, tx.LiveNodeAllocs(node.ID))
 				base = &nu
 				usage[node.ID] = base
 			}
@@ -291,7 +291,7 @@ func applyNodeDown(tx *state.Txn, c *NodeDown) error {
 	}
 	var jobs []string
 	seen := map[string]bool{}
-	for _, old := range tx.NodeAllocs(n.ID) {
+	for _, old := range tx.LiveNodeAllocs(n.ID) {
 		if !old.Live() {
 			continue
 		}

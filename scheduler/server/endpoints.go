@@ -90,13 +90,7 @@ func (s *Server) Node(id string) (*api.NodeDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &api.NodeDetail{Node: n, Allocations: []*api.Allocation{}}
-	for _, a := range snap.NodeAllocs(n.ID) {
-		if a.Live() {
-			st.Allocations = append(st.Allocations, a)
-		}
-	}
-	return st, nil
+	return &api.NodeDetail{Node: n, Allocations: snap.LiveNodeAllocs(n.ID)}, nil
 }
 
 // SetGPUHealth records that a node's GPU failed (from its agent) or was

@@ -110,10 +110,7 @@ func (s *Server) schedule() error {
 	now := s.cfg.Now()
 	in := scheduler.Input{Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now}
 	jobs := map[string]*api.Job{}
-	for _, j := range snap.Jobs() {
-		if j.State.Terminal() {
-			continue
-		}
+	for _, j := range snap.ActiveJobs() {
 		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
 			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
 			jobs[j.ID] = j

@@ -48,11 +48,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, n := range snap.Nodes() {
 		nodes[n.Status]++
 		held := map[int]bool{}
-		for _, a := range snap.NodeAllocs(n.ID) {
-			if a.Live() {
-				for _, g := range a.GPUIndices {
-					held[g] = true
-				}
+		for _, a := range snap.LiveNodeAllocs(n.ID) {
+			for _, g := range a.GPUIndices {
+				held[g] = true
 			}
 		}
 		for _, g := range n.GPUs {

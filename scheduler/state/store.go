@@ -87,8 +87,15 @@ func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation,
 			return err
 		}
 	}
+	last := map[string]uint64{}
 	for _, a := range allocs {
 		if err := txn.Insert(tableAllocs, a); err != nil {
+			return err
+		}
+		last[a.NodeID] = max(last[a.NodeID], a.ModifyIndex)
+	}
+	for node, idx := range last {
+		if err := txn.Insert(tableAllocIndex, &allocIndex{NodeID: node, Index: idx}); err != nil {
 			return err
 		}
 	}
@@ -112,35 +119,29 @@ func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation,
 }
 
 // NodeAllocs is a blocking query: it returns the allocations of node that
-// an executor must act on (those not yet terminal) once the node's
-// allocations have changed past minIndex, or when ctx ends. The returned
-// index is the one to pass next time.
+// an executor must act on (those not yet terminal) once any allocation of
+// the node has changed past minIndex (one leaving that set included), or
+// when ctx ends. The returned index is the one to pass next time. It reads
+// only the node's live allocations, however long its history.
 func (s *Store) NodeAllocs(ctx context.Context, nodeID string, minIndex uint64) ([]*api.Allocation, uint64, error) {
 	for {
 		snap := s.Snapshot()
 		ws := memdb.NewWatchSet()
-		iter, err := snap.txn.Get(tableAllocs, "node", nodeID)
+		watch, raw, err := snap.txn.FirstWatch(tableAllocIndex, "id", nodeID)
 		if err != nil {
 			return nil, 0, err
 		}
-		ws.Add(iter.WatchCh())
-		var out []*api.Allocation
+		ws.Add(watch)
 		var index uint64 = 1
-		for raw := iter.Next(); raw != nil; raw = iter.Next() {
-			a := raw.(*api.Allocation)
-			index = max(index, a.ModifyIndex)
-			if !a.State.Terminal() {
-				out = append(out, a)
-			}
+		if raw != nil {
+			index = raw.(*allocIndex).Index
 		}
 		if index > minIndex || ctx.Err() != nil {
-			sortAllocs(out)
-			return out, index, nil
+			return snap.LiveNodeAllocs(nodeID), index, nil
 		}
 		ws.Add(s.Changed()) // a restore swaps the database under the watch
 		if err := ws.WatchCtx(ctx); err != nil {
-			sortAllocs(out)
-			return out, index, nil
+			return snap.LiveNodeAllocs(nodeID), index, nil
 		}
 	}
 }
@@ -199,13 +200,17 @@ func (s *Snapshot) Jobs() []*api.Job {
 	for raw := iter.Next(); raw != nil; raw = iter.Next() {
 		out = append(out, raw.(*api.Job))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].CreateIndex != out[j].CreateIndex {
-			return out[i].CreateIndex < out[j].CreateIndex
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortJobs(out)
 	return out
+}
+
+func sortJobs(js []*api.Job) {
+	sort.Slice(js, func(i, j int) bool {
+		if js[i].CreateIndex != js[j].CreateIndex {
+			return js[i].CreateIndex < js[j].CreateIndex
+		}
+		return js[i].ID < js[j].ID
+	})
 }
 
 // Alloc returns one allocation.
@@ -229,18 +234,35 @@ func (s *Snapshot) JobAllocs(jobID string) []*api.Allocation {
 // LiveAllocs returns the allocations that hold node resources.
 func (s *Snapshot) LiveAllocs() []*api.Allocation {
 	var out []*api.Allocation
-	iter, _ := s.txn.Get(tableAllocs, "id")
+	iter, _ := s.txn.Get(tableAllocs, "live", true)
 	for raw := iter.Next(); raw != nil; raw = iter.Next() {
-		if a := raw.(*api.Allocation); a.Live() {
-			out = append(out, a)
-		}
+		out = append(out, raw.(*api.Allocation))
 	}
 	return out
 }
 
-// NodeAllocs returns every allocation placed on a node.
-func (s *Snapshot) NodeAllocs(nodeID string) []*api.Allocation {
-	return s.allocs("node", nodeID)
+// LiveNodeAllocs returns the allocations that hold a node's resources, in
+// the order of JobAllocs.
+func (s *Snapshot) LiveNodeAllocs(nodeID string) []*api.Allocation {
+	out := []*api.Allocation{}
+	iter, _ := s.txn.Get(tableAllocs, "node_live", nodeID, true)
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		out = append(out, raw.(*api.Allocation))
+	}
+	sortAllocs(out)
+	return out
+}
+
+// ActiveJobs returns the jobs that are not finished (queued or running),
+// oldest first.
+func (s *Snapshot) ActiveJobs() []*api.Job {
+	var out []*api.Job
+	iter, _ := s.txn.Get(tableJobs, "active", true)
+	for raw := iter.Next(); raw != nil; raw = iter.Next() {
+		out = append(out, raw.(*api.Job))
+	}
+	sortJobs(out)
+	return out
 }
 
 func (s *Snapshot) allocs(index, key string) []*api.Allocation {
@@ -355,10 +377,14 @@ func (tx *Txn) PutJob(j *api.Job) error {
 	return tx.txn.Insert(tableJobs, j)
 }
 
-// PutAlloc inserts or replaces an allocation, stamping its indexes.
+// PutAlloc inserts or replaces an allocation, stamping its indexes, and
+// records the write for its node's blocking queries.
 func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	stamp(&a.CreateIndex, &a.ModifyIndex, tx.index)
 	tx.dirty = true
+	if err := tx.txn.Insert(tableAllocIndex, &allocIndex{NodeID: a.NodeID, Index: tx.index}); err != nil {
+		return err
+	}
 	return tx.txn.Insert(tableAllocs, a)
 }
 

@@ -1,0 +1,82 @@
+package fsm
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler/state"
+)
+
+// BenchmarkState100kJobs fills the state with 100,000 finished jobs of one
+// allocation each, through the FSM as Raft would, and reports the heap
+// the state holds, the snapshot's size, and how long a restore takes.
+// Run it with -benchtime 1x.
+func BenchmarkState100kJobs(b *testing.B) {
+	const jobs = 100_000
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+
+		f := New(state.New())
+		index := uint64(0)
+		apply := func(c Command, payload any) {
+			index++
+			data, err := Encode(c, payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if resp, ok := f.ApplyEntry(index, data).(error); ok {
+				b.Fatal(resp)
+			}
+		}
+		n := node(fmt.Sprintf("n%d", 0), 8)
+		apply(CmdNodeRegister, &NodeRegister{Node: n})
+		start := time.Now()
+		for j := 0; j < jobs; j++ {
+			id := fmt.Sprintf("train-%07d", j)
+			jb := job(id, false, 1, 0, 0)
+			jb.Spec.Groups[0].Task.Command = []string{"python", "train.py", "--epochs", "3"}
+			jb.Spec.Groups[0].Task.Env = map[string]string{"EPOCHS": "3"}
+			apply(CmdJobRegister, &JobRegister{Job: jb})
+			a := alloc("a-"+id, id, 0, 0, n.ID)
+			apply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{a}, Time: t0})
+			apply(CmdAllocUpdate, ptr(update(a.ID, api.AllocSucceeded, exit(0))))
+		}
+		fill := time.Since(start)
+
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+
+		snap, err := f.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink := &memSink{}
+		if err := snap.Persist(sink); err != nil {
+			b.Fatal(err)
+		}
+		size := sink.Len()
+		restored := New(state.New())
+		start = time.Now()
+		if err := restored.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+			b.Fatal(err)
+		}
+		restore := time.Since(start)
+		if got := len(restored.State().Snapshot().Jobs()); got != jobs {
+			b.Fatalf("restored %d jobs", got)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap-100k-jobs")
+		b.ReportMetric(float64(size)/(1<<20), "MiB-snapshot")
+		b.ReportMetric(float64(restore.Milliseconds()), "ms-restore")
+		b.ReportMetric(float64(3*jobs)/fill.Seconds(), "entries/s-applied")
+		b.ReportMetric(0, "ns/op")
+		runtime.KeepAlive(f)
+	}
+}
