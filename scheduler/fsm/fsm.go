@@ -106,6 +106,36 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	return s, nil
 }
 
+// CheckSnapshot reads a whole snapshot as Restore would and reports
+// whether it would restore; Raft treats a failed restore as fatal, so a
+// snapshot from outside (an operator's file) is checked first.
+func CheckSnapshot(r io.Reader) error {
+	var s snapshot
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&s); err != nil {
+		return fmt.Errorf("snapshot does not decode: %w", err)
+	}
+	if dec.More() {
+		return fmt.Errorf("snapshot has data after its end")
+	}
+	for _, j := range s.Jobs {
+		if j == nil || j.ID == "" {
+			return fmt.Errorf("snapshot holds a job with no ID")
+		}
+	}
+	for _, a := range s.Allocs {
+		if a == nil || a.ID == "" {
+			return fmt.Errorf("snapshot holds an allocation with no ID")
+		}
+	}
+	for _, n := range s.Nodes {
+		if n == nil || n.ID == "" {
+			return fmt.Errorf("snapshot holds a node with no ID")
+		}
+	}
+	return nil
+}
+
 // Restore implements raft.FSM.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()

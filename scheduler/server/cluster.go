@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 
@@ -165,7 +166,9 @@ func (s *Server) SaveSnapshot(w io.Writer) error {
 }
 
 // RestoreSnapshot replaces the cluster's state with a saved snapshot (on
-// the leader); every server follows.
+// the leader); every server follows. The snapshot is spooled to a
+// temporary file and checked whole first: Raft stops the server if a
+// restore fails half way.
 func (s *Server) RestoreSnapshot(r io.Reader) error {
 	dec := json.NewDecoder(r)
 	var h snapshotHeader
@@ -177,7 +180,29 @@ func (s *Server) RestoreSnapshot(r io.Reader) error {
 	if b, err := body.Peek(1); err == nil && b[0] == '\n' {
 		body.Discard(1)
 	}
-	if err := s.raft.Restore(&h.Meta, body, time.Minute); err != nil {
+	f, err := os.CreateTemp("", "phalanx-restore-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n, err := io.Copy(f, body)
+	if err != nil {
+		return fmt.Errorf("read snapshot: %w", err)
+	}
+	if n != h.Meta.Size {
+		return fmt.Errorf("snapshot body is %d bytes, its header says %d: %w", n, h.Meta.Size, api.ErrInvalid)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := fsm.CheckSnapshot(f); err != nil {
+		return fmt.Errorf("%v: %w", err, api.ErrInvalid)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := s.raft.Restore(&h.Meta, f, time.Minute); err != nil {
 		return raftErr("restore", err)
 	}
 	return nil

@@ -280,4 +280,14 @@ func TestSnapshotSaveAndRestore(t *testing.T) {
 	if err := l.RestoreSnapshot(bytes.NewReader([]byte("not a snapshot\n"))); !errors.Is(err, api.ErrInvalid) {
 		t.Fatalf("restore of garbage: %v", err)
 	}
+	// A damaged body of the right size must be refused before Raft sees
+	// it: Raft stops the server on a restore that fails.
+	header, body, _ := bytes.Cut(snap.Bytes(), []byte("\n"))
+	damaged := append(append(header, '\n'), bytes.Repeat([]byte("x"), len(body))...)
+	if err := l.RestoreSnapshot(bytes.NewReader(damaged)); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("restore of a damaged snapshot: %v", err)
+	}
+	if _, err := l.SubmitJob(ctx, testSpec("after"), ""); err != nil {
+		t.Fatalf("the leader did not survive a damaged restore: %v", err)
+	}
 }

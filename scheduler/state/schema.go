@@ -32,7 +32,7 @@ func schema() *memdb.DBSchema {
 		tableJobs: {Name: tableJobs, Indexes: map[string]*memdb.IndexSchema{
 			"id":     id,
 			"active": {Name: "active", Indexer: &memdb.ConditionalIndex{Conditional: activeJob}},
-			"idem": {Name: "idem", AllowMissing: true, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "IdempotencyKey"}},
+			"idem":   {Name: "idem", AllowMissing: true, Unique: true, Indexer: &memdb.StringFieldIndex{Field: "IdempotencyKey"}},
 		}},
 		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
 			"id":   id,

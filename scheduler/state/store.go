@@ -18,10 +18,11 @@ var ErrNotFound = api.ErrNotFound
 // Store holds the replicated state. It is safe for concurrent use; writes
 // come from one goroutine (the FSM).
 type Store struct {
-	mu      sync.RWMutex
-	db      *memdb.MemDB
-	index   uint64
-	changed chan struct{} // closed and replaced after every write or restore
+	mu       sync.RWMutex
+	db       *memdb.MemDB
+	index    uint64
+	changed  chan struct{} // closed and replaced after every write or restore
+	restored chan struct{} // closed and replaced after every restore
 }
 
 // New returns an empty store.
@@ -30,7 +31,7 @@ func New() *Store {
 	if err != nil {
 		panic(fmt.Sprintf("state: bad schema: %v", err)) // a programming error
 	}
-	return &Store{db: db, changed: make(chan struct{})}
+	return &Store{db: db, changed: make(chan struct{}), restored: make(chan struct{})}
 }
 
 // Snapshot returns a consistent, read-only view of the state as of now.
@@ -114,17 +115,24 @@ func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation,
 	s.db, s.index = db, index
 	close(s.changed)
 	s.changed = make(chan struct{})
+	close(s.restored)
+	s.restored = make(chan struct{})
 	s.mu.Unlock()
 	return nil
 }
 
 // NodeAllocs is a blocking query: it returns the allocations of node that
-// an executor must act on (those not yet terminal) once any allocation of
-// the node has changed past minIndex (one leaving that set included), or
-// when ctx ends. The returned index is the one to pass next time. It reads
-// only the node's live allocations, however long its history.
+// an executor must act on (those not yet terminal) once the node's
+// allocations are no longer as they were at minIndex (one leaving that set
+// included, and a restore of an older snapshot too, which moves the index
+// back), or when ctx ends. The returned index is the one to pass next
+// time. It reads only the node's live allocations, however long its
+// history.
 func (s *Store) NodeAllocs(ctx context.Context, nodeID string, minIndex uint64) ([]*api.Allocation, uint64, error) {
 	for {
+		s.mu.RLock()
+		restored := s.restored // before the snapshot: a restore in between still wakes us
+		s.mu.RUnlock()
 		snap := s.Snapshot()
 		ws := memdb.NewWatchSet()
 		watch, raw, err := snap.txn.FirstWatch(tableAllocIndex, "id", nodeID)
@@ -136,10 +144,10 @@ func (s *Store) NodeAllocs(ctx context.Context, nodeID string, minIndex uint64) 
 		if raw != nil {
 			index = raw.(*allocIndex).Index
 		}
-		if index > minIndex || ctx.Err() != nil {
+		if index != minIndex || ctx.Err() != nil {
 			return snap.LiveNodeAllocs(nodeID), index, nil
 		}
-		ws.Add(s.Changed()) // a restore swaps the database under the watch
+		ws.Add(restored) // a restore swaps the database under the watch
 		if err := ws.WatchCtx(ctx); err != nil {
 			return snap.LiveNodeAllocs(nodeID), index, nil
 		}
