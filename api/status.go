@@ -84,4 +84,8 @@ type Server struct {
 	// In the Raft configuration (servers table only knows addresses):
 	Voter  bool `json:"voter"`
 	Leader bool `json:"leader"`
+	// InCluster, in GET /v1/operator/raft/self, says the server already
+	// belongs to a cluster: a forming server joins it, never bootstraps
+	// a second one.
+	InCluster bool `json:"in_cluster,omitempty"`
 }

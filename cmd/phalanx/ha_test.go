@@ -96,14 +96,10 @@ func (c *haCluster) waitLeader(timeout time.Duration) *serverProc {
 			if err != nil || perr != nil || !st.IsSelf {
 				continue
 			}
-			known := 0
 			for _, p := range peers {
-				if p.HTTPAddr != "" {
-					known++
+				if p.Leader && p.ID == sp.id && p.HTTPAddr == sp.http {
+					return sp // followers can now forward to it
 				}
-			}
-			if known >= 1 {
-				return sp
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -276,6 +272,24 @@ func TestHAClusterSurvivesLeaderKill(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// A fourth server started with the same shared settings
+	// (--bootstrap-expect 3, --join everyone) finds a running cluster and
+	// joins it instead of bootstrapping a second one.
+	s4 := &serverProc{id: "s4", http: freeAddr(t), raft: freeAddr(t), dir: filepath.Join(dir, "s4")}
+	c.servers = append(c.servers, s4)
+	c.start(s4, c.addrs(), 3)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		peers, err := cl.Peers(context.Background())
+		if err == nil && len(peers) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("s4 did not join: %v %+v", err, peers)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// The operator commands, through the real binary.
 	op := func(args ...string) string {
 		t.Helper()
@@ -288,14 +302,21 @@ func TestHAClusterSurvivesLeaderKill(t *testing.T) {
 		return string(out)
 	}
 	peers := op("raft", "peers")
-	if n := strings.Count(peers, "true"); strings.Count(peers, "\ns") != 3 || n < 4 {
-		t.Errorf("raft peers: want 3 voters, one leader:\n%s", peers)
+	if n := strings.Count(peers, "true"); strings.Count(peers, "\ns") != 4 || n != 5 {
+		t.Errorf("raft peers: want 4 voters, one leader:\n%s", peers)
 	}
 	snap := filepath.Join(dir, "snap.json")
 	op("snapshot", "save", snap)
+	extra, err := cl.SubmitJob(context.Background(), "ha.yaml", job, "after-save")
+	if err != nil {
+		t.Fatal(err)
+	}
 	op("snapshot", "restore", snap)
 	jobs, err = cl.Jobs(context.Background())
 	if err != nil || len(jobs) != total {
-		t.Fatalf("after snapshot restore: %d jobs, %v", len(jobs), err)
+		t.Fatalf("after snapshot restore: %d jobs, %v; want the %d saved", len(jobs), err, total)
+	}
+	if _, err := cl.Job(context.Background(), extra.ID); err == nil {
+		t.Fatal("the job submitted after the save survived the restore")
 	}
 }

@@ -169,47 +169,61 @@ func cmdServer(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// formCluster brings a server with no Raft state into a cluster: with
-// expect > 1 it asks every --join server who it is until expect servers
-// (this one included) are known, and then every one of them bootstraps
-// the same configuration; otherwise it asks the existing cluster, through
-// any --join server, to add it. It retries until it is in a cluster.
+// formCluster brings a server with no Raft state into a cluster. It asks
+// every --join server who it is, once a second, until this server is in a
+// cluster:
+//   - if one of them already belongs to a cluster, it asks that cluster to
+//     add this server (a server never bootstraps a second cluster);
+//   - otherwise, with expect > 1, once exactly expect servers (this one
+//     included) know each other, every one of them bootstraps the same
+//     configuration; finding more than expect is an operator's mistake,
+//     said loudly, and nothing is bootstrapped.
 func formCluster(ctx context.Context, srv *server.Server, expect int, join string, out io.Writer) {
 	self := srv.Self()
-	peers := strings.Split(join, ",")
 	for ctx.Err() == nil && !srv.HasState() {
-		if expect > 1 {
-			known := map[string]api.Server{self.ID: self}
-			for _, p := range peers {
-				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				c := client.New(p)
-				c.Rounds = 1
-				sv, err := c.Self(pctx)
-				cancel()
-				if err == nil && sv.ID != "" {
-					known[sv.ID] = *sv
-				}
+		known := map[string]api.Server{self.ID: self}
+		member := ""
+		for _, p := range strings.Split(join, ",") {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			c := client.New(p)
+			c.Rounds = 1
+			sv, err := c.Self(pctx)
+			cancel()
+			if err != nil || sv.ID == "" {
+				continue
 			}
-			if len(known) >= expect {
-				var all []api.Server
-				for _, sv := range known {
-					all = append(all, sv)
-				}
-				if err := srv.Bootstrap(all); err != nil {
-					log.Printf("server: %v", err)
-				} else {
-					fmt.Fprintf(out, "phalanx server %s: bootstrapped a cluster of %d servers\n", self.ID, len(all))
-				}
+			if sv.ID == self.ID && sv.RaftAddr != self.RaftAddr {
+				log.Printf("server: ERROR: server %s at %s uses this server's ID %q: give each server its own --node-id", p, sv.RaftAddr, self.ID)
+				continue
 			}
-		} else {
+			if sv.InCluster && sv.ID != self.ID {
+				member = p
+			}
+			known[sv.ID] = *sv
+		}
+		switch {
+		case member != "":
 			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := client.New(join).AddPeer(pctx, self)
+			err := client.New(member).AddPeer(pctx, self)
 			cancel()
 			if err == nil {
-				fmt.Fprintf(out, "phalanx server %s: joined the cluster through %s\n", self.ID, join)
+				fmt.Fprintf(out, "phalanx server %s: joined the cluster through %s\n", self.ID, member)
 				return
 			}
-			log.Printf("server: join through %s: %v (retrying)", join, err)
+			log.Printf("server: join through %s: %v (retrying)", member, err)
+		case expect > 1 && len(known) > expect:
+			log.Printf("server: ERROR: found %d servers, more than --bootstrap-expect %d: not bootstrapping; fix --join or --bootstrap-expect", len(known), expect)
+		case expect > 1 && len(known) == expect:
+			var all []api.Server
+			for _, sv := range known {
+				sv.InCluster = false
+				all = append(all, sv)
+			}
+			if err := srv.Bootstrap(all); err != nil {
+				log.Printf("server: %v", err)
+			} else {
+				fmt.Fprintf(out, "phalanx server %s: bootstrapped a cluster of %d servers\n", self.ID, len(all))
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -77,7 +77,7 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			var c ServerAddr
 			decode(index, cmd, body, &c)
 			sv := c.Server
-			sv.Voter, sv.Leader = false, false // those come from the live Raft configuration
+			sv.Voter, sv.Leader, sv.InCluster = false, false, false // those come from the live Raft configuration
 			err = tx.PutServer(&sv)
 		default:
 			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)

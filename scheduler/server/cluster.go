@@ -17,9 +17,10 @@ import (
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
 )
 
-// Self is this server's ID and addresses.
+// Self is this server's ID and addresses, and whether it belongs to a
+// cluster yet.
 func (s *Server) Self() api.Server {
-	return api.Server{ID: s.cfg.NodeID, RaftAddr: string(s.transport.LocalAddr()), HTTPAddr: s.cfg.HTTPAddr}
+	return api.Server{ID: s.cfg.NodeID, RaftAddr: string(s.transport.LocalAddr()), HTTPAddr: s.cfg.HTTPAddr, InCluster: s.HasState()}
 }
 
 // HasState reports whether this server already belongs to a cluster (it
@@ -212,6 +213,7 @@ func (s *Server) RestoreSnapshot(r io.Reader) error {
 // table when they are missing or changed; the leader calls it.
 func (s *Server) recordSelf() error {
 	self := s.Self()
+	self.InCluster = false
 	if self.HTTPAddr == "" {
 		return nil
 	}
