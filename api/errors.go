@@ -9,4 +9,8 @@ var (
 	ErrConflict  = errors.New("conflict")        // 409
 	ErrNotLeader = errors.New("not the leader")  // 503, retry another server
 	ErrInvalid   = errors.New("invalid request") // 400
+	// ErrUnknownOutcome: the write may or may not have been applied (the
+	// leader changed while it was in flight). Retry only with an
+	// idempotency key, or read to find out.
+	ErrUnknownOutcome = errors.New("outcome unknown") // 504
 )

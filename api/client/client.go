@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -93,6 +94,8 @@ func (e *Error) Unwrap() error {
 		return api.ErrConflict
 	case http.StatusServiceUnavailable:
 		return api.ErrNotLeader
+	case http.StatusGatewayTimeout:
+		return api.ErrUnknownOutcome
 	}
 	return nil
 }
@@ -225,7 +228,11 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 
 // send makes a request, moving on to the next server while servers are
 // unreachable or have no leader, and turns error statuses into *Error.
+// A write that may already have been applied (the connection broke after
+// it was sent, or the server says the outcome is unknown) is sent again
+// only if it is safe to: a read, or a write with an idempotency key.
 func (c *Client) send(ctx context.Context, method, path string, hdr http.Header, body []byte) (*http.Response, error) {
+	safe := method == http.MethodGet || hdr.Get("Idempotency-Key") != ""
 	c.mu.Lock()
 	start := c.next
 	c.mu.Unlock()
@@ -242,9 +249,9 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 			delay *= 4
 		}
 		resp, err := c.sendTo(ctx, c.bases[i], method, path, hdr, body)
-		var ce *Error
-		if err == nil || (!errors.As(err, &ce) && ctx.Err() != nil) || (errors.As(err, &ce) && ce.Status != http.StatusServiceUnavailable) {
-			if err == nil || ce != nil {
+		if err == nil || ctx.Err() != nil || !retryable(err, safe) {
+			var ce *Error
+			if err == nil || errors.As(err, &ce) {
 				c.mu.Lock()
 				c.next = i
 				c.mu.Unlock()
@@ -254,6 +261,27 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 		last = err
 	}
 	return nil, last
+}
+
+// retryable says whether a failed request may be sent again, to the next
+// server: always when it never reached a server or the server applied
+// nothing (503), otherwise only if it is safe to repeat.
+func retryable(err error, safe bool) bool {
+	var ce *Error
+	if errors.As(err, &ce) {
+		switch ce.Status {
+		case http.StatusServiceUnavailable:
+			return true
+		case http.StatusBadGateway, http.StatusGatewayTimeout:
+			return safe
+		}
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return safe
 }
 
 func (c *Client) sendTo(ctx context.Context, base, method, path string, hdr http.Header, body []byte) (*http.Response, error) {

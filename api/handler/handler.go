@@ -327,6 +327,8 @@ func writeError(w http.ResponseWriter, err error) {
 		code = http.StatusConflict
 	case errors.Is(err, api.ErrNotLeader):
 		code = http.StatusServiceUnavailable
+	case errors.Is(err, api.ErrUnknownOutcome):
+		code = http.StatusGatewayTimeout
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		code = http.StatusServiceUnavailable
 	}

@@ -1,8 +1,10 @@
 package handler
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -49,7 +51,15 @@ func (h *handler) forward(next http.Handler) http.Handler {
 			},
 			FlushInterval: -1, // stream followed logs and blocking queries as they come
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				writeError(w, fmt.Errorf("forward to the leader at %s: %v: %w", leader, err, api.ErrNotLeader))
+				var op *net.OpError
+				if errors.As(err, &op) && op.Op == "dial" {
+					// Never reached the leader: nothing was applied.
+					writeError(w, fmt.Errorf("forward to the leader at %s: %v: %w", leader, err, api.ErrNotLeader))
+					return
+				}
+				// The leader may have applied it before failing.
+				writeError(w, &statusError{http.StatusBadGateway,
+					fmt.Sprintf("forward to the leader at %s failed mid-request (%v): the outcome is unknown", leader, err)})
 			},
 		}
 		proxy.ServeHTTP(w, r)

@@ -224,8 +224,14 @@ func (s *Server) recordSelf() error {
 	return err
 }
 
+// raftErr says what a failed Raft write means for the client: not applied
+// (no leader here: retry elsewhere), or outcome unknown (leadership was lost
+// with the entry in flight: it may still commit).
 func raftErr(what string, err error) error {
-	if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+	switch {
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return fmt.Errorf("%s: %v: %w", what, err, api.ErrUnknownOutcome)
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, raft.ErrRaftShutdown):
 		return fmt.Errorf("%s: %v: %w", what, err, api.ErrNotLeader)
 	}
 	return fmt.Errorf("%s: %w", what, err)
