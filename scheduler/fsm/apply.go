@@ -284,6 +284,9 @@ func applyNodeDown(tx *state.Txn, c *NodeDown) error {
 	if old.Status == api.NodeDown {
 		return nil
 	}
+	if !c.LastHeartbeat.IsZero() && !old.LastHeartbeat.Equal(c.LastHeartbeat) {
+		return nil // it heartbeat after the leader decided: not down
+	}
 	n := *old
 	n.Status = api.NodeDown
 	if err := tx.PutNode(&n); err != nil {

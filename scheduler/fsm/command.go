@@ -107,11 +107,14 @@ type NodeHeartbeat struct {
 	Time   time.Time `json:"time"`
 }
 
-// NodeDown marks a node down and its unfinished allocations lost.
+// NodeDown marks a node down and its unfinished allocations lost, unless
+// the node has heartbeat since LastHeartbeat, the one the leader decided
+// on (a heartbeat committed in between wins).
 type NodeDown struct {
-	NodeID string    `json:"node_id"`
-	Reason string    `json:"reason"`
-	Time   time.Time `json:"time"`
+	NodeID        string    `json:"node_id"`
+	Reason        string    `json:"reason"`
+	Time          time.Time `json:"time"`
+	LastHeartbeat time.Time `json:"last_heartbeat,omitzero"`
 }
 
 // GPUHealth marks one GPU of a node unhealthy (reported by its agent) or

@@ -420,3 +420,20 @@ func TestRendezvousPortCheckedAtCommit(t *testing.T) {
 		t.Fatalf("rejected %v: want g2 (no port) and g3 (port taken)", res.Rejected)
 	}
 }
+
+// The leader decides a node is down from a snapshot; a heartbeat
+// committed before the NodeDown entry wins.
+func TestNodeDownLosesToALaterHeartbeat(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 0)})
+	h.mustApply(CmdNodeHeartbeat, &NodeHeartbeat{NodeID: "n1", Time: t0})
+	h.mustApply(CmdNodeHeartbeat, &NodeHeartbeat{NodeID: "n1", Time: t0.Add(time.Second)})
+	h.mustApply(CmdNodeDown, &NodeDown{NodeID: "n1", Reason: "silent", Time: t0.Add(time.Minute), LastHeartbeat: t0})
+	if n, _ := h.fsm.State().Snapshot().Node("n1"); n.Status != api.NodeReady {
+		t.Fatal("a node that heartbeat after the decision was marked down")
+	}
+	h.mustApply(CmdNodeDown, &NodeDown{NodeID: "n1", Reason: "silent", Time: t0.Add(time.Minute), LastHeartbeat: t0.Add(time.Second)})
+	if n, _ := h.fsm.State().Snapshot().Node("n1"); n.Status != api.NodeDown {
+		t.Fatal("a node silent since the decision was not marked down")
+	}
+}

@@ -25,10 +25,11 @@ func (s *Server) monitorLeadership() {
 		case <-s.shutdown:
 			return
 		case leader := <-s.raft.LeaderCh():
+			// Signals can be dropped: a "true" while a loop runs may mean
+			// leadership was lost and won again, so start afresh.
+			s.stopLeader()
 			if leader {
 				s.startLeader()
-			} else {
-				s.stopLeader()
 			}
 		}
 	}
@@ -55,6 +56,7 @@ func (s *Server) startLeader() {
 }
 
 func (s *Server) stopLeader() {
+	s.ready.Store(false)
 	s.leaderMu.Lock()
 	cancel, done := s.leaderCancel, s.leaderDone
 	s.leaderCancel, s.leaderDone = nil, nil
@@ -81,13 +83,20 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
-	if err := s.recordSelf(); err != nil {
-		log.Printf("server: record own address: %v", err)
-	}
+	s.ready.Store(true)
 	since := s.cfg.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	recorded := false
 	for {
+		if !recorded {
+			// Followers forward to the address recorded here.
+			if err := s.recordSelf(); err != nil && ctx.Err() == nil {
+				log.Printf("server: record own address: %v (retrying)", err)
+			} else {
+				recorded = true
+			}
+		}
 		changed := s.state.Changed()
 		if err := s.schedule(); err != nil && ctx.Err() == nil {
 			log.Printf("server: schedule: %v", err)
@@ -259,7 +268,7 @@ func (s *Server) checkHeartbeats(leaderSince time.Time) error {
 	sort.Slice(down, func(i, j int) bool { return down[i].ID < down[j].ID })
 	for _, n := range down {
 		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(n.LastHeartbeat).Round(time.Second))
-		if _, err := s.apply(fsm.CmdNodeDown, &fsm.NodeDown{NodeID: n.ID, Reason: reason, Time: now}); err != nil {
+		if _, err := s.apply(fsm.CmdNodeDown, &fsm.NodeDown{NodeID: n.ID, Reason: reason, Time: now, LastHeartbeat: n.LastHeartbeat}); err != nil {
 			return err
 		}
 	}

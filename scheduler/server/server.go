@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,6 +28,11 @@ type Server struct {
 	fsm       *fsm.FSM
 	state     *state.Store
 	closer    []func() error
+
+	// ready is set once this leader has applied everything earlier
+	// leaders committed; until then it serves nothing, so it never
+	// answers from older state than a client already saw acknowledged.
+	ready atomic.Bool
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -134,8 +140,9 @@ func (s *Server) State() *state.Store { return s.state }
 // Raft is the underlying Raft node, for operator commands and tests.
 func (s *Server) Raft() *raft.Raft { return s.raft }
 
-// IsLeader reports whether this server is the Raft leader.
-func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+// IsLeader reports whether this server is the Raft leader and has caught
+// up with everything earlier leaders committed.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader && s.ready.Load() }
 
 // Leader describes who leads the cluster, as this server knows it.
 func (s *Server) Leader() api.LeaderStatus {
