@@ -19,6 +19,8 @@ type serverFile struct {
 	DataDir           string   `yaml:"data_dir"`
 	HTTPAddr          string   `yaml:"http_addr"`
 	RaftAddr          string   `yaml:"raft_addr"`
+	AdvertiseHTTP     string   `yaml:"advertise_http"`
+	AdvertiseRaft     string   `yaml:"advertise_raft"`
 	BootstrapExpect   int      `yaml:"bootstrap_expect"`
 	Join              []string `yaml:"join"`
 	HeartbeatTTL      string   `yaml:"heartbeat_ttl"`

@@ -35,6 +35,7 @@ import (
 
 // serverFlags are the flags of `phalanx server` (and, in part, `dev`).
 type serverFlags struct {
+	advertiseHTTP, advertiseRaft                            string
 	snapThreshold                                           uint64
 	snapInterval                                            string
 	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody, join string
@@ -60,6 +61,8 @@ func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
 	fs.StringVar(&f.snapInterval, "snapshot-interval", or(file.SnapshotInterval, def.SnapshotInterval.String()), "how often to check the snapshot threshold")
 	if !dev {
 		fs.StringVar(&f.nodeID, "node-id", or(file.NodeID, def.NodeID), "this server's stable Raft ID")
+		fs.StringVar(&f.advertiseHTTP, "advertise-http", file.AdvertiseHTTP, "the HTTP address other servers and clients reach this one on (default: --http-addr; needed when that is 0.0.0.0)")
+		fs.StringVar(&f.advertiseRaft, "advertise-raft", file.AdvertiseRaft, "the Raft address other servers dial (default: --raft-addr; needed when that is 0.0.0.0)")
 		fs.IntVar(&f.bootstrapExpect, "bootstrap-expect", max(file.BootstrapExpect, 1),
 			"start a new cluster once this many servers (this one and those --join names) have found each other; 1: a cluster of one")
 		fs.StringVar(&f.join, "join", strings.Join(file.Join, ","), "HTTP addresses of other servers (comma-separated): to form a new cluster with --bootstrap-expect, or to join an existing one")
@@ -70,6 +73,15 @@ func (f *serverFlags) config(dev bool) (server.Config, handler.Config, error) {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = filepath.Join(f.dataDir, "server")
 	cfg.RaftAddr, cfg.HTTPAddr = f.raftAddr, f.httpAddr
+	if !dev {
+		cfg.RaftAdvertise = f.advertiseRaft
+		if f.advertiseHTTP != "" {
+			cfg.HTTPAddr = f.advertiseHTTP
+		}
+		if host, _, err := net.SplitHostPort(cfg.HTTPAddr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+			return cfg, handler.Config{}, fmt.Errorf("--http-addr %s is not an address other servers can reach: set --advertise-http", f.httpAddr)
+		}
+	}
 	if !dev {
 		cfg.NodeID = f.nodeID
 		cfg.Bootstrap = f.bootstrapExpect == 1 && f.join == ""

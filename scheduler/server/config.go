@@ -17,8 +17,11 @@ type Config struct {
 	// DataDir holds the Raft log, stable store and snapshots. Ignored when
 	// InMemory is set.
 	DataDir string
-	// RaftAddr is the TCP address Raft listens on (host:port).
-	RaftAddr string
+	// RaftAddr is the TCP address Raft listens on (host:port);
+	// RaftAdvertise, if set, is the one other servers dial (needed when
+	// RaftAddr is 0.0.0.0).
+	RaftAddr      string
+	RaftAdvertise string
 	// HTTPAddr is the address other servers and clients reach this
 	// server's HTTP API on; followers forward writes to the leader's.
 	HTTPAddr string

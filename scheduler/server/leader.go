@@ -130,8 +130,12 @@ func (s *Server) schedule() error {
 	}
 	plan := scheduler.Schedule(in)
 	cmd := fsm.PlanApply{Time: now}
+	nodes := make(map[string]*api.Node, len(in.Nodes))
+	for _, n := range in.Nodes {
+		nodes[n.ID] = n
+	}
 	for _, jp := range plan.Jobs {
-		cmd.Allocs = append(cmd.Allocs, s.allocations(snap, jobs[jp.JobID], jp, now)...)
+		cmd.Allocs = append(cmd.Allocs, s.allocations(snap, nodes, jobs[jp.JobID], jp, now)...)
 	}
 	for _, p := range plan.Pending {
 		if jobs[p.JobID].Reason != p.Reason {
@@ -155,11 +159,7 @@ func (s *Server) schedule() error {
 
 // allocations turns one job's placements into allocations, with the
 // environment every member gets.
-func (s *Server) allocations(snap *state.Snapshot, job *api.Job, jp scheduler.JobPlacement, now time.Time) []api.Allocation {
-	nodes := map[string]*api.Node{}
-	for _, n := range snap.Nodes() {
-		nodes[n.ID] = n
-	}
+func (s *Server) allocations(snap *state.Snapshot, nodes map[string]*api.Node, job *api.Job, jp scheduler.JobPlacement, now time.Time) []api.Allocation {
 	world := job.Members()
 	// Every member's node by rank, from this plan and from live
 	// allocations (a gang is placed whole; a non-gang job's earlier

@@ -105,9 +105,16 @@ func (s *Server) startRaft() error {
 		snaps = fs
 	}
 	if trans == nil {
-		addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+		adv := cfg.RaftAdvertise
+		if adv == "" {
+			adv = cfg.RaftAddr
+		}
+		addr, err := net.ResolveTCPAddr("tcp", adv)
 		if err != nil {
-			return fmt.Errorf("server: raft address %q: %w", cfg.RaftAddr, err)
+			return fmt.Errorf("server: raft address %q: %w", adv, err)
+		}
+		if addr.IP == nil || addr.IP.IsUnspecified() {
+			return fmt.Errorf("server: raft address %s is not one other servers can dial: set --advertise-raft", adv)
 		}
 		tcp, err := raft.NewTCPTransport(cfg.RaftAddr, addr, 3, 10*time.Second, cfg.LogOutput)
 		if err != nil {
@@ -126,9 +133,8 @@ func (s *Server) startRaft() error {
 	}
 	s.raft, s.transport = r, trans
 	if cfg.Bootstrap && !existing {
-		conf := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
-		if err := r.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
-			return fmt.Errorf("server: bootstrap: %w", err)
+		if err := s.Bootstrap([]api.Server{{ID: cfg.NodeID, RaftAddr: string(trans.LocalAddr())}}); err != nil {
+			return fmt.Errorf("server: %w", err)
 		}
 	}
 	return nil
