@@ -55,3 +55,14 @@ func (o *output) check() error {
 	}
 	return nil
 }
+
+// parseRead parses a read command's arguments and its -o flag.
+func parseRead(fs *flag.FlagSet, args []string, minPos, maxPos int, posNames string) ([]string, *output, error) {
+	o := &output{}
+	o.register(fs)
+	pos, err := parse(fs, args, minPos, maxPos, posNames)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, o, o.check()
+}

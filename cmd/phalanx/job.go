@@ -38,13 +38,8 @@ func cmdJob(args []string, stdout, stderr io.Writer) error {
 	case "validate":
 		return jobValidate(fs, args, stdout, stderr)
 	case "status":
-		var o output
-		o.register(fs)
-		pos, err := parse(fs, args, 1, 1, "a job ID")
+		pos, o, err := parseRead(fs, args, 1, 1, "a job ID")
 		if err != nil {
-			return err
-		}
-		if err := o.check(); err != nil {
 			return err
 		}
 		st, err := c().Job(ctx, pos[0])
@@ -57,12 +52,8 @@ func cmdJob(args []string, stdout, stderr io.Writer) error {
 		printJobStatus(stdout, st)
 		return nil
 	case "list":
-		var o output
-		o.register(fs)
-		if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
-			return err
-		}
-		if err := o.check(); err != nil {
+		_, o, err := parseRead(fs, args, 0, 0, "no arguments")
+		if err != nil {
 			return err
 		}
 		jobs, err := c().Jobs(ctx)
@@ -118,13 +109,8 @@ func jobValidate(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) erro
 func jobRun(ctx context.Context, fs *flag.FlagSet, args []string, c func() *client.Client, stdout, stderr io.Writer) error {
 	wait := fs.Bool("wait", false, "wait for the job to finish, showing progress; exit 0 only if it succeeded")
 	key := fs.String("idempotency-key", "", "submission key: the same key submits a job once, however often it is sent (default: a new random key, so the client's own retries are safe)")
-	var o output
-	o.register(fs)
-	pos, err := parse(fs, args, 1, 1, "a job file")
+	pos, o, err := parseRead(fs, args, 1, 1, "a job file")
 	if err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
 		return err
 	}
 	b, err := os.ReadFile(pos[0])

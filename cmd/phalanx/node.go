@@ -24,12 +24,8 @@ func cmdNode(args []string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	switch sub {
 	case "list":
-		var o output
-		o.register(fs)
-		if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
-			return err
-		}
-		if err := o.check(); err != nil {
+		_, o, err := parseRead(fs, args, 0, 0, "no arguments")
+		if err != nil {
 			return err
 		}
 		nodes, err := client.New(*addr).Nodes(ctx)
@@ -41,13 +37,8 @@ func cmdNode(args []string, stdout, stderr io.Writer) error {
 		}
 		return printNodeList(stdout, nodes)
 	case "status":
-		var o output
-		o.register(fs)
-		pos, err := parse(fs, args, 1, 1, "a node ID or name")
+		pos, o, err := parseRead(fs, args, 1, 1, "a node ID or name")
 		if err != nil {
-			return err
-		}
-		if err := o.check(); err != nil {
 			return err
 		}
 		st, err := client.New(*addr).Node(ctx, pos[0])

@@ -21,12 +21,8 @@ func cmdOperator(args []string, stdout, stderr io.Writer) error {
 	c := func() *client.Client { return client.New(*addr) }
 	switch area + " " + sub {
 	case "raft peers":
-		var o output
-		o.register(fs)
-		if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
-			return err
-		}
-		if err := o.check(); err != nil {
+		_, o, err := parseRead(fs, args, 0, 0, "no arguments")
+		if err != nil {
 			return err
 		}
 		peers, err := c().Peers(ctx)
