@@ -50,6 +50,10 @@ type Allocation struct {
 	// MASTER_PORT.
 	Ports []int `json:"ports,omitempty"`
 
+	// Migrated marks an allocation moved off a draining node: lost, but
+	// not a failure (it uses up no restart attempt).
+	Migrated bool `json:"migrated,omitempty"`
+
 	DesiredState DesiredState `json:"desired_state"`
 	State        AllocState   `json:"state"`
 	ExitCode     *int         `json:"exit_code"`

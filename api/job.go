@@ -32,8 +32,11 @@ type Job struct {
 	// Reason says why a queued job is not running, or why a job failed.
 	Reason string  `json:"reason"`
 	Spec   JobSpec `json:"spec"`
-	// Attempt counts whole-gang restarts; it starts at 0.
-	Attempt int `json:"attempt"`
+	// Attempt counts whole-gang restarts; it starts at 0. Migrations
+	// counts the restarts a node drain caused, which use up no restart
+	// attempts.
+	Attempt    int `json:"attempt"`
+	Migrations int `json:"migrations,omitempty"`
 	// IdempotencyKey is the client's key for the submission that created
 	// the job: a retried submission with the same key returns this job.
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`

@@ -27,7 +27,10 @@ type Node struct {
 	GPUs      []GPU     `json:"gpu_devices"`
 	// Ports is the range of host ports the scheduler hands out on this
 	// node, e.g. a gang's rendezvous port (MASTER_PORT).
-	Ports         PortRange `json:"ports"`
+	Ports PortRange `json:"ports"`
+	// Drain, when set, says the node takes no new work: it is being
+	// emptied for maintenance (phalanx node drain).
+	Drain         *Drain    `json:"drain,omitempty"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	CreateIndex   uint64    `json:"create_index"`
 	ModifyIndex   uint64    `json:"modify_index"`
@@ -66,4 +69,11 @@ type GPUHealth struct {
 	UUID    string `json:"uuid"`
 	Healthy bool   `json:"healthy"`
 	Reason  string `json:"reason,omitempty"`
+}
+
+// Drain is a node's drain: no new work from Since on, and what still runs
+// at Deadline (if set) is moved to other nodes.
+type Drain struct {
+	Since    time.Time `json:"since"`
+	Deadline time.Time `json:"deadline,omitzero"`
 }

@@ -100,7 +100,7 @@ func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
 		byID[n.ID] = i
 		s := &c.nodes[i]
 		s.node = n
-		s.ready = n.Status == api.NodeReady
+		s.ready = n.Status == api.NodeReady && n.Drain == nil
 		if s.ready {
 			c.ready++
 		}

@@ -53,7 +53,7 @@ func Missing(job *api.Job, allocs []*api.Allocation) []Member {
 		switch {
 		case a.Live() || a.State == api.AllocSucceeded:
 			hs[a.Index].done = true
-		case a.State == api.AllocFailed || a.State == api.AllocLost:
+		case (a.State == api.AllocFailed || a.State == api.AllocLost) && !a.Migrated:
 			hs[a.Index].failed++
 		}
 	}

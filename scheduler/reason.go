@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/phalanx-sched/phalanx/api"
 )
 
 // Causes for a node not fitting a member, in the order they are checked:
@@ -25,11 +27,26 @@ const (
 // wording refers to the next member of a job that placed some already.
 func (c *cluster) explain(d *demand, next bool) string {
 	if c.ready == 0 {
-		return "no ready nodes"
+		// Say why none is ready: "no ready nodes: 2 down, 1 draining".
+		counts, _ := c.causeCounts(d)
+		return "no ready nodes" + joinCounts(counts)
 	}
 	if why := c.neverFits(d); why != "" {
 		return why
 	}
+	counts, misfits := c.causeCounts(d)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d nodes fit", len(c.nodes)-misfits, len(c.nodes))
+	if next {
+		b.WriteString(" the next")
+	}
+	b.WriteString(joinCounts(counts))
+	return b.String()
+}
+
+// causeCounts counts the nodes d does not fit on by their first cause,
+// most common first.
+func (c *cluster) causeCounts(d *demand) ([]causeCount, int) {
 	var counts []causeCount
 	misfits := 0
 	for i := range c.nodes {
@@ -51,11 +68,12 @@ func (c *cluster) explain(d *demand, next bool) string {
 		}
 		return strings.Compare(a.cause, b.cause)
 	})
+	return counts, misfits
+}
+
+// joinCounts is ": 2 down, 1 draining", or "" for no counts.
+func joinCounts(counts []causeCount) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%d nodes fit", len(c.nodes)-misfits, len(c.nodes))
-	if next {
-		b.WriteString(" the next")
-	}
 	for i, cc := range counts {
 		if i == 0 {
 			b.WriteString(": ")
@@ -76,7 +94,10 @@ type causeCount struct {
 func (c *cluster) cause(i int, d *demand) string {
 	s := &c.nodes[i]
 	if !s.ready {
-		if s.node.Status == "" {
+		switch {
+		case s.node.Status == api.NodeReady && s.node.Drain != nil:
+			return "draining"
+		case s.node.Status == "":
 			return causeNotReadyOther
 		}
 		return string(s.node.Status)

@@ -241,7 +241,7 @@ func TestSchedulePendingReasons(t *testing.T) {
 		name:  "no ready nodes",
 		nodes: []*api.Node{down(node("n1", 8, 64, 0))},
 		job:   job("j", 50, 0, false, group("w", 1, res(1, 1, 0))),
-		want:  "no ready nodes",
+		want:  "no ready nodes: 1 down",
 	}, {
 		name:  "more GPUs than any node has",
 		nodes: []*api.Node{node("n1", 64, 512, 8), node("n2", 64, 512, 8)},

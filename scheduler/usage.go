@@ -87,6 +87,8 @@ func CheckPlacement(node *api.Node, u Usage, r api.Resources, p Placement) error
 		return fail("node not found")
 	case node.Status != api.NodeReady:
 		return fail("node is %s", node.Status)
+	case node.Drain != nil:
+		return fail("node is draining")
 	case validateResources(r) != nil:
 		return fail("%v", validateResources(r))
 	case node.Resources.CPUMilli-u.CPUMilli < r.CPUMilli:

@@ -173,6 +173,14 @@ func (c *Client) SetGPUHealth(ctx context.Context, nodeID, gpu string, h api.GPU
 	return c.doJSON(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(nodeID)+"/gpus/"+url.PathEscape(gpu)+"/health", h, nil)
 }
 
+// Drain starts draining a node (deadline "" lets work run to completion)
+// or, with drain false, makes it eligible again.
+func (c *Client) Drain(ctx context.Context, nodeID string, drain bool, deadline string) (*api.Node, error) {
+	var out api.Node
+	body := map[string]any{"drain": drain, "deadline": deadline}
+	return &out, c.doJSON(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(nodeID)+"/drain", body, &out)
+}
+
 // Leader asks who leads the cluster.
 func (c *Client) Leader(ctx context.Context) (*api.LeaderStatus, error) {
 	var out api.LeaderStatus

@@ -25,6 +25,7 @@ type Backend interface {
 	Nodes() []*api.Node
 	Node(id string) (*api.NodeDetail, error)
 	SetGPUHealth(ctx context.Context, nodeID, gpu string, h api.GPUHealth) error
+	SetDrain(ctx context.Context, nodeID string, drain bool, deadline time.Duration) (*api.Node, error)
 	Leader() api.LeaderStatus
 	RegisterNode(ctx context.Context, n *api.Node) error
 	Heartbeat(ctx context.Context, nodeID string) error
@@ -91,6 +92,7 @@ func New(b Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/nodes", h.registerNode)
 	mux.HandleFunc("GET /v1/nodes/{id}", h.getNode)
 	mux.HandleFunc("PUT /v1/nodes/{id}/gpus/{gpu}/health", h.gpuHealth)
+	mux.HandleFunc("PUT /v1/nodes/{id}/drain", h.drain)
 	mux.HandleFunc("PUT /v1/nodes/{id}/heartbeat", h.heartbeat)
 	mux.HandleFunc("GET /v1/nodes/{id}/allocations", h.nodeAllocations)
 	mux.HandleFunc("POST /v1/allocations/updates", h.updateAllocations)
@@ -202,6 +204,37 @@ func (h *handler) gpuHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// DrainRequest is the body of PUT /v1/nodes/{id}/drain.
+type DrainRequest struct {
+	Drain bool `json:"drain"`
+	// Deadline, with Drain, is how long running work may stay ("1h");
+	// empty: it may run to completion.
+	Deadline string `json:"deadline,omitempty"`
+}
+
+func (h *handler) drain(w http.ResponseWriter, r *http.Request) {
+	var req DrainRequest
+	if err := h.decode(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	var deadline time.Duration
+	if req.Deadline != "" {
+		d, err := time.ParseDuration(req.Deadline)
+		if err != nil || d <= 0 {
+			writeError(w, fmt.Errorf("deadline %q: want a positive duration such as \"30m\": %w", req.Deadline, api.ErrInvalid))
+			return
+		}
+		deadline = d
+	}
+	n, err := h.b.SetDrain(r.Context(), r.PathValue("id"), req.Drain, deadline)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
 }
 
 func (h *handler) registerNode(w http.ResponseWriter, r *http.Request) {

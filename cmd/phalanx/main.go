@@ -24,6 +24,8 @@ Usage:
   phalanx job cancel ID                cancel a job
   phalanx node list [-o json]          executor nodes
   phalanx node status NODE [-o json]   a node: resources, GPUs with health and holders
+  phalanx node drain NODE [--deadline D]  no new work there; what runs after D moves elsewhere
+  phalanx node eligible NODE           undo a drain
   phalanx node recover-gpu NODE GPU    put a GPU marked unhealthy back into service
   phalanx pipeline lint FILE [--branch B]  check a .phalanx.yml (and show what a push to B runs)
   phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds

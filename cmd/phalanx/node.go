@@ -16,7 +16,7 @@ import (
 
 func cmdNode(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("node needs a subcommand (list, status, recover-gpu): %w", errUsage)
+		return fmt.Errorf("node needs a subcommand (list, status, drain, eligible, recover-gpu): %w", errUsage)
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("node "+sub, stderr)
@@ -49,6 +49,29 @@ func cmdNode(args []string, stdout, stderr io.Writer) error {
 			return printJSON(stdout, st)
 		}
 		return printNodeStatus(stdout, st)
+	case "drain", "eligible":
+		deadline := ""
+		if sub == "drain" {
+			fs.StringVar(&deadline, "deadline", "", "move what still runs after this long (e.g. 1h); default: let it finish")
+		}
+		pos, err := parse(fs, args, 1, 1, "a node ID or name")
+		if err != nil {
+			return err
+		}
+		n, err := client.New(*addr).Drain(ctx, pos[0], sub == "drain", deadline)
+		if err != nil {
+			return err
+		}
+		switch {
+		case n.Drain == nil:
+			fmt.Fprintf(stdout, "node %s takes new work again\n", n.Name)
+		case n.Drain.Deadline.IsZero():
+			fmt.Fprintf(stdout, "node %s is draining: no new work; what runs there may finish\n", n.Name)
+		default:
+			fmt.Fprintf(stdout, "node %s is draining: no new work; what still runs at %s moves to other nodes\n",
+				n.Name, n.Drain.Deadline.Local().Format(time.DateTime))
+		}
+		return nil
 	case "recover-gpu":
 		pos, err := parse(fs, args, 2, 2, "a node and a GPU (UUID or index)")
 		if err != nil {
@@ -67,7 +90,11 @@ func printNodeList(w io.Writer, nodes []*api.Node) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tRUNTIME\tCPU\tMEMORY\tGPUS\tADDRESS\tLAST HEARTBEAT")
 	for _, n := range nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(n.ID), n.Name, n.Status, n.Runtime,
+		status := string(n.Status)
+		if n.Drain != nil {
+			status += ", draining"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(n.ID), n.Name, status, n.Runtime,
 			fmtCPU(n.Resources.CPUMilli), fmtBytes(n.Resources.MemoryBytes), gpuSummary(n), n.Address,
 			n.LastHeartbeat.Local().Format(time.DateTime))
 	}
@@ -108,6 +135,13 @@ func printNodeStatus(w io.Writer, st *api.NodeDetail) error {
 		}
 	}
 	fmt.Fprintf(w, "ID        %s\nName      %s\nStatus    %s\nRuntime   %s\nAddress   %s\n", n.ID, n.Name, n.Status, n.Runtime, n.Address)
+	if d := n.Drain; d != nil {
+		fmt.Fprintf(w, "Drain     since %s", d.Since.Local().Format(time.DateTime))
+		if !d.Deadline.IsZero() {
+			fmt.Fprintf(w, ", moving what still runs at %s", d.Deadline.Local().Format(time.DateTime))
+		}
+		fmt.Fprintln(w, " (phalanx node eligible undoes it)")
+	}
 	fmt.Fprintf(w, "CPU       %s of %s allocated\nMemory    %s of %s allocated\n",
 		fmtCPU(cpu), fmtCPU(n.Resources.CPUMilli), fmtBytes(mem), fmtBytes(n.Resources.MemoryBytes))
 	if n.Ports.Max > 0 {

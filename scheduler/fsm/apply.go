@@ -219,6 +219,7 @@ func applyNodeRegister(tx *state.Txn, c *NodeRegister) error {
 	n.GPUs = append([]api.GPU(nil), n.GPUs...)
 	if old, err := tx.Node(n.ID); err == nil {
 		n.CreateIndex = old.CreateIndex
+		n.Drain = old.Drain // an operator's drain outlives agent restarts
 		// A GPU marked unhealthy stays so until an operator recovers it,
 		// however often its agent registers again.
 		sick := map[string]string{}
@@ -301,6 +302,46 @@ func applyNodeDown(tx *state.Txn, c *NodeDown) error {
 		a := *old
 		a.State, a.DesiredState, a.FinishTime = api.AllocLost, api.DesiredStop, c.Time
 		a.Message = "node " + n.Name + " down: " + c.Reason
+		if err := tx.PutAlloc(&a); err != nil {
+			return err
+		}
+		if !seen[a.JobID] {
+			seen[a.JobID] = true
+			jobs = append(jobs, a.JobID)
+		}
+	}
+	for _, id := range jobs {
+		if err := reconcileJob(tx, id, c.Time); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyNodeDrain(tx *state.Txn, c *NodeDrain) error {
+	old, err := tx.Node(c.NodeID)
+	if err != nil {
+		return err
+	}
+	n := *old
+	n.Drain = c.Drain
+	return tx.PutNode(&n)
+}
+
+func applyNodeMigrate(tx *state.Txn, c *NodeMigrate) error {
+	old, err := tx.Node(c.NodeID)
+	if err != nil {
+		return err
+	}
+	if old.Drain == nil {
+		return fmt.Errorf("node %s is not draining: %w", old.Name, ErrConflict)
+	}
+	var jobs []string
+	seen := map[string]bool{}
+	for _, oa := range tx.LiveNodeAllocs(old.ID) {
+		a := *oa
+		a.State, a.DesiredState, a.FinishTime, a.Migrated = api.AllocLost, api.DesiredStop, c.Time, true
+		a.Message = "moved off draining node " + old.Name
 		if err := tx.PutAlloc(&a); err != nil {
 			return err
 		}

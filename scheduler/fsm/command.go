@@ -23,6 +23,8 @@ const (
 	CmdNodeDown      Command = 7
 	CmdGPUHealth     Command = 8
 	CmdServerAddr    Command = 9
+	CmdNodeDrain     Command = 10
+	CmdNodeMigrate   Command = 11
 )
 
 func (c Command) String() string {
@@ -45,6 +47,10 @@ func (c Command) String() string {
 		return "GPUHealth"
 	case CmdServerAddr:
 		return "ServerAddr"
+	case CmdNodeDrain:
+		return "NodeDrain"
+	case CmdNodeMigrate:
+		return "NodeMigrate"
 	}
 	return fmt.Sprintf("Command(%d)", uint8(c))
 }
@@ -123,6 +129,21 @@ type GPUHealth struct {
 	NodeID string        `json:"node_id"`
 	Health api.GPUHealth `json:"health"`
 	Time   time.Time     `json:"time"`
+}
+
+// NodeDrain starts draining a node (Drain set: no new work) or makes it
+// eligible again (Drain nil).
+type NodeDrain struct {
+	NodeID string     `json:"node_id"`
+	Drain  *api.Drain `json:"drain"`
+}
+
+// NodeMigrate moves what still runs on a draining node elsewhere: its live
+// allocations are lost, marked migrated (no failure), and their jobs
+// place them again.
+type NodeMigrate struct {
+	NodeID string    `json:"node_id"`
+	Time   time.Time `json:"time"`
 }
 
 // Encode builds a log entry.

@@ -73,6 +73,14 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			var c GPUHealth
 			decode(index, cmd, body, &c)
 			err = applyGPUHealth(tx, &c)
+		case CmdNodeDrain:
+			var c NodeDrain
+			decode(index, cmd, body, &c)
+			err = applyNodeDrain(tx, &c)
+		case CmdNodeMigrate:
+			var c NodeMigrate
+			decode(index, cmd, body, &c)
+			err = applyNodeMigrate(tx, &c)
 		case CmdServerAddr:
 			var c ServerAddr
 			decode(index, cmd, body, &c)

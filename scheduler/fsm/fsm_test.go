@@ -437,3 +437,31 @@ func TestNodeDownLosesToALaterHeartbeat(t *testing.T) {
 		t.Fatal("a node silent since the decision was not marked down")
 	}
 }
+
+// A gang moved off a draining node restarts whole and keeps its restart
+// attempts for real failures.
+func TestMigrationRestartsGangWithoutUsingAttempts(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 0)})
+	h.mustApply(CmdJobRegister, &JobRegister{Job: job("g", true, 2, 0, 0)})
+	h.mustApply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{rank0(alloc("a0", "g", 0, 0, "n1")), alloc("a1", "g", 1, 0, "n1")}})
+	if err, _ := h.apply(CmdNodeMigrate, &NodeMigrate{NodeID: "n1", Time: t0}).(error); !errors.Is(err, api.ErrConflict) {
+		t.Fatalf("migrate of a node not draining: %v", err)
+	}
+	h.mustApply(CmdNodeDrain, &NodeDrain{NodeID: "n1", Drain: &api.Drain{Since: t0}})
+	// The agent registering again keeps the drain.
+	h.mustApply(CmdNodeRegister, &NodeRegister{Node: node("n1", 0)})
+	if n, _ := h.fsm.State().Snapshot().Node("n1"); n.Drain == nil {
+		t.Fatal("re-registration ended the drain")
+	}
+	h.mustApply(CmdNodeMigrate, &NodeMigrate{NodeID: "n1", Time: t0})
+	j := h.job("g")
+	if j.State != api.JobQueued || j.Attempt != 1 || j.Migrations != 1 {
+		t.Fatalf("after migration: %s attempt %d migrations %d (%q)", j.State, j.Attempt, j.Migrations, j.Reason)
+	}
+	for _, id := range []string{"a0", "a1"} {
+		if a := h.alloc(id); a.State != api.AllocLost || !a.Migrated || a.DesiredState != api.DesiredStop {
+			t.Fatalf("%s: %+v", id, a)
+		}
+	}
+}

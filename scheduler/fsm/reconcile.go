@@ -79,14 +79,22 @@ func reconcileGang(tx *state.Txn, j *api.Job, allocs []*api.Allocation, now time
 		j.Reason = "stopping gang: " + describe(failed)
 		return nil
 	}
+	if failed.Migrated {
+		// Moved off a draining node: the gang starts again elsewhere, and
+		// that uses up none of its restart attempts.
+		j.Attempt++
+		j.Migrations++
+		j.State, j.Reason = api.JobQueued, "moving the gang off a draining node"
+		return nil
+	}
 	attempts := 0
 	if gi := groupIndex(j, failed.Group); gi >= 0 {
 		attempts = j.Spec.Groups[gi].Restart.Attempts
 	}
-	if j.Attempt < attempts {
+	if j.Attempt-j.Migrations < attempts {
 		j.Attempt++
 		j.State = api.JobQueued
-		j.Reason = fmt.Sprintf("restarting gang (restart %d of %d) after %s", j.Attempt, attempts, describe(failed))
+		j.Reason = fmt.Sprintf("restarting gang (restart %d of %d) after %s", j.Attempt-j.Migrations, attempts, describe(failed))
 		return nil
 	}
 	j.State, j.FinishTime = api.JobFailed, now
@@ -112,6 +120,8 @@ func reconcileTasks(j *api.Job, allocs []*api.Allocation, now time.Time) {
 			live++
 		case a.State == api.AllocSucceeded:
 			succeeded[key] = true
+		case a.State == api.AllocLost && a.Migrated:
+			// moved off a draining node: placed again, not a failure
 		case a.State == api.AllocFailed || a.State == api.AllocLost:
 			failures[key]++
 			lastFailed = a

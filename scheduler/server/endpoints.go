@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
@@ -91,6 +92,28 @@ func (s *Server) Node(id string) (*api.NodeDetail, error) {
 		return nil, err
 	}
 	return &api.NodeDetail{Node: n, Allocations: snap.LiveNodeAllocs(n.ID)}, nil
+}
+
+// SetDrain starts draining a node (no new work; what still runs after
+// deadline, if > 0, moves elsewhere) or, with drain false, makes it
+// eligible again.
+func (s *Server) SetDrain(ctx context.Context, nodeID string, drain bool, deadline time.Duration) (*api.Node, error) {
+	n, err := s.state.Snapshot().LookupNode(nodeID)
+	if err != nil {
+		return nil, err
+	}
+	cmd := fsm.NodeDrain{NodeID: n.ID}
+	if drain {
+		now := s.cfg.Now()
+		cmd.Drain = &api.Drain{Since: now}
+		if deadline > 0 {
+			cmd.Drain.Deadline = now.Add(deadline)
+		}
+	}
+	if _, err := s.apply(fsm.CmdNodeDrain, &cmd); err != nil {
+		return nil, err
+	}
+	return s.state.Snapshot().Node(n.ID)
 }
 
 // SetGPUHealth records that a node's GPU failed (from its agent) or was

@@ -104,6 +104,9 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		if err := s.checkHeartbeats(since); err != nil && ctx.Err() == nil {
 			log.Printf("server: heartbeats: %v", err)
 		}
+		if err := s.checkDrains(); err != nil && ctx.Err() == nil {
+			log.Printf("server: drains: %v", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -269,6 +272,24 @@ func (s *Server) checkHeartbeats(leaderSince time.Time) error {
 	for _, n := range down {
 		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(n.LastHeartbeat).Round(time.Second))
 		if _, err := s.apply(fsm.CmdNodeDown, &fsm.NodeDown{NodeID: n.ID, Reason: reason, Time: now, LastHeartbeat: n.LastHeartbeat}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDrains moves what still runs on a draining node elsewhere once its
+// drain deadline has passed.
+func (s *Server) checkDrains() error {
+	now := s.cfg.Now()
+	snap := s.state.Snapshot()
+	for _, n := range snap.Nodes() {
+		d := n.Drain
+		if d == nil || d.Deadline.IsZero() || now.Before(d.Deadline) || len(snap.LiveNodeAllocs(n.ID)) == 0 {
+			continue
+		}
+		log.Printf("server: drain deadline of node %s passed: moving its work", n.Name)
+		if _, err := s.apply(fsm.CmdNodeMigrate, &fsm.NodeMigrate{NodeID: n.ID, Time: now}); err != nil {
 			return err
 		}
 	}

@@ -267,3 +267,60 @@ func TestQuietClusterWritesNothing(t *testing.T) {
 		t.Fatalf("raft index moved from %d to %d while nothing happened", before, after)
 	}
 }
+
+// A drained node takes no new work; at its deadline what still runs there
+// moves to another node, without using up the job's restart attempts.
+func TestDrainMovesWorkAtDeadline(t *testing.T) {
+	s, clock := newTestServer(t)
+	ctx := context.Background()
+	for _, id := range []string{"n1", "n2"} {
+		n := &api.Node{ID: id, Name: "node-" + id, Address: "127.0.0.1:7402", Resources: api.Resources{CPUMilli: 2000, MemoryBytes: 1 << 30}}
+		if err := s.RegisterNode(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := func(name string) *api.JobSpec {
+		return &api.JobSpec{Name: name, Queue: "default", Priority: 50, Groups: []api.Group{
+			{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 20}}},
+		}}
+	}
+	a, err := s.SubmitJob(ctx, spec("a"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = waitJob(t, s, a.ID, func(j *api.JobStatus) bool { return j.State == api.JobRunning })
+	first := a.Allocations[0]
+	drained := first.NodeID
+	n, err := s.SetDrain(ctx, drained, true, 5*time.Second)
+	if err != nil || n.Drain == nil || !n.Drain.Deadline.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("drain: %+v %v", n, err)
+	}
+	// New work goes elsewhere.
+	b, _ := s.SubmitJob(ctx, spec("b"), "")
+	b = waitJob(t, s, b.ID, func(j *api.JobStatus) bool { return j.State == api.JobRunning })
+	if b.Allocations[0].NodeID == drained {
+		t.Fatal("new work was placed on a draining node")
+	}
+	// Before the deadline nothing moves.
+	if err := s.checkDrains(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Job(a.ID); len(st.Allocations) != 1 || st.Allocations[0].State != api.AllocPending {
+		t.Fatalf("work moved before the deadline: %+v", st.Allocations)
+	}
+	clock.Advance(6 * time.Second) // past the drain deadline, within the heartbeat TTL
+	if err := s.checkDrains(); err != nil {
+		t.Fatal(err)
+	}
+	a = waitJob(t, s, a.ID, func(j *api.JobStatus) bool { return len(j.Allocations) == 2 && j.State == api.JobRunning })
+	if old := a.Allocations[0]; old.State != api.AllocLost || old.Message != "moved off draining node node-"+drained {
+		t.Fatalf("moved allocation: %+v", old)
+	}
+	if now := a.Allocations[1]; now.NodeID == drained {
+		t.Fatal("the work moved back onto the draining node")
+	}
+	// Eligible again.
+	if n, err := s.SetDrain(ctx, drained, false, 0); err != nil || n.Drain != nil {
+		t.Fatalf("eligible: %+v %v", n, err)
+	}
+}
