@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // Globs match branches, tags and file paths. They are path.Match patterns
@@ -19,7 +21,7 @@ func checkGlob(pattern string) error {
 	}
 	for _, seg := range strings.Split(pattern, "/") {
 		if _, err := path.Match(seg, ""); err != nil {
-			return fmt.Errorf("not a valid glob %s: %v (path.Match syntax, plus ** for any number of directories)", quote(pattern), err)
+			return fmt.Errorf("not a valid glob %s: %v (path.Match syntax, plus ** for any number of directories)", yamlfile.Quote(pattern), err)
 		}
 	}
 	return nil

@@ -2,7 +2,11 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // checkSteps checks what spans steps: unique names (matrix cells
@@ -17,7 +21,7 @@ func (p *parser) checkSteps(top *validator, steps []Step) {
 			continue
 		}
 		if j, dup := byName[s.Name]; dup {
-			r.v.errorf(r.path+".name", "step name %s is already used by the step at %s", quote(s.Name), where(steps[j].Pos))
+			r.v.Errorf(r.path+".name", "step name %s is already used by the step at %s", yamlfile.Quote(s.Name), where(steps[j].Pos))
 			continue
 		}
 		byName[s.Name] = i
@@ -32,14 +36,14 @@ func (p *parser) checkSteps(top *validator, steps []Step) {
 		for _, c := range cs {
 			if j, dup := byName[c.name]; dup {
 				r := p.steps[i]
-				r.v.errorf(r.path+".matrix", "cell %s has the same name as the step at %s", quote(c.name), where(steps[j].Pos))
+				r.v.Errorf(r.path+".matrix", "cell %s has the same name as the step at %s", yamlfile.Quote(c.name), where(steps[j].Pos))
 				break
 			}
 			byName[c.name] = i
 		}
 	}
 	if total > MaxSteps {
-		top.errorf("steps", "%d steps (matrix cells counted), at most %d", total, MaxSteps)
+		top.Errorf("steps", "%d steps (matrix cells counted), at most %d", total, MaxSteps)
 	}
 	names := map[string]int{}
 	for i, s := range steps {
@@ -52,10 +56,10 @@ func (p *parser) checkSteps(top *validator, steps []Step) {
 		for j, n := range s.Needs {
 			if _, found := names[n]; !found {
 				q := r.v.item(r.path+".needs", r.file.Needs, j)
-				if sug := suggest(n, sortedKeys(names)); sug != "" && len(n) > 3 {
-					r.v.errorf(q, "no step named %s; did you mean %q?", quote(n), sug)
+				if sug := yamlfile.Suggest(n, slices.Sorted(maps.Keys(names))); sug != "" && len(n) > 3 {
+					r.v.Errorf(q, "no step named %s; did you mean %q?", yamlfile.Quote(n), sug)
 				} else {
-					r.v.errorf(q, "no step named %s", quote(n))
+					r.v.Errorf(q, "no step named %s", yamlfile.Quote(n))
 				}
 			}
 		}
@@ -96,7 +100,7 @@ func (p *parser) checkCycles(steps []Step, names map[string]int) {
 				}
 				cycle = append(cycle, steps[k].Name)
 				r := p.steps[i]
-				r.v.errorf(r.v.item(r.path+".needs", r.file.Needs, j), "cycle: %s", strings.Join(cycle, " -> "))
+				r.v.Errorf(r.v.item(r.path+".needs", r.file.Needs, j), "cycle: %s", strings.Join(cycle, " -> "))
 			}
 		}
 		path = path[:len(path)-1]

@@ -1,17 +1,13 @@
 package pipeline
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
 	"path"
 	"reflect"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/phalanx-sched/phalanx/api/jobspec"
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // MaxIncludes bounds the files one pipeline may include, all depths counted.
@@ -75,40 +71,34 @@ type rawStep struct {
 	file *stepFile
 }
 
+// decodeOptions say how a pipeline file, or a file it includes, is read.
+// A key set twice stops the checking of its file: yaml.v3 decodes nothing of
+// that mapping, and the steps and triggers below it would be reported
+// missing.
+var decodeOptions = yamlfile.Options{
+	Unit:               "pipeline",
+	ScalarList:         reflect.TypeOf(stringList(nil)),
+	StopAtDuplicateKey: true,
+}
+
 // decode reads one file into out, a pointer to its shape type. It returns
 // nil when the file cannot be validated further.
 func (p *parser) decode(name string, data []byte, out any, want string) *validator {
-	if len(data) > jobspec.MaxFileSize {
-		p.errs = append(p.errs, jobspec.Error{File: name, Msg: fmt.Sprintf("file too large: %d bytes, at most %d (1 MiB)", len(data), jobspec.MaxFileSize)})
+	opts := decodeOptions
+	opts.Want = want
+	fields, problems := yamlfile.Decode(name, data, out, opts)
+	for _, e := range problems {
+		p.report(e)
+	}
+	if fields == nil {
 		return nil
 	}
-	root, e := readDocument(name, data, want)
-	if e != nil {
-		p.errs = append(p.errs, *e)
-		return nil
-	}
-	t := newTree(name)
-	t.lines[""] = root.Line
-	t.walk(root, reflect.TypeOf(out).Elem(), "")
-	if t.fatal {
-		p.errs = append(p.errs, t.errs...)
-		return nil
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			if len(t.errs) == 0 {
-				t.errorf("", 0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
-			}
-			p.errs = append(p.errs, t.errs...)
-			return nil
-		}
-		t.addTypeErrors(te.Errors)
-	}
-	p.errs = append(p.errs, t.errs...)
-	return &validator{file: name, lines: t.lines, bad: t.bad, errs: &p.errs}
+	return &validator{yamlfile.Checker{Fields: fields, Report: p.report}}
+}
+
+// report adds a problem found in one of the files.
+func (p *parser) report(e yamlfile.Problem) {
+	p.errs = append(p.errs, jobspec.Error{File: e.File, Line: e.Line, Field: e.Field, Msg: e.Msg})
 }
 
 // layer gathers the steps of one file and of the files it includes, and
@@ -132,7 +122,7 @@ func (p *parser) layer(v *validator, include stringList, df *defaultsFile, steps
 		}
 		data, err := p.read(name)
 		if err != nil {
-			v.errorf(q, "cannot read %s: %v", quote(name), err)
+			v.Errorf(q, "cannot read %s: %v", yamlfile.Quote(name), err)
 			continue
 		}
 		var f includeFile
@@ -150,25 +140,25 @@ func (p *parser) resolve(v *validator, field, inc string, stack []string) (strin
 	clean := path.Clean(inc)
 	switch {
 	case inc == "":
-		v.errorf(field, "must not be empty")
+		v.Errorf(field, "must not be empty")
 		return "", false
 	case path.IsAbs(inc) || clean == ".." || strings.HasPrefix(clean, "../"):
-		v.errorf(field, "must be a path inside the repository, relative to its root, got %s", quote(inc))
+		v.Errorf(field, "must be a path inside the repository, relative to its root, got %s", yamlfile.Quote(inc))
 		return "", false
 	case p.read == nil:
-		v.errorf(field, "cannot include %s: included files are not read here", quote(inc))
+		v.Errorf(field, "cannot include %s: included files are not read here", yamlfile.Quote(inc))
 		return "", false
 	}
 	name := path.Join(p.root, clean)
 	switch {
 	case contains(stack, name):
-		v.errorf(field, "include cycle: %s -> %s", strings.Join(stack, " -> "), name)
+		v.Errorf(field, "include cycle: %s -> %s", strings.Join(stack, " -> "), name)
 	case len(stack) > MaxIncludeDepth:
-		v.errorf(field, "includes nested more than %d deep: %s -> %s", MaxIncludeDepth, strings.Join(stack, " -> "), name)
+		v.Errorf(field, "includes nested more than %d deep: %s -> %s", MaxIncludeDepth, strings.Join(stack, " -> "), name)
 	case p.order[name] > 0:
-		v.errorf(field, "%s is included twice", quote(name))
+		v.Errorf(field, "%s is included twice", yamlfile.Quote(name))
 	case len(p.included) >= MaxIncludes:
-		v.errorf(field, "more than %d included files", MaxIncludes)
+		v.Errorf(field, "more than %d included files", MaxIncludes)
 	default:
 		p.included = append(p.included, name)
 		p.order[name] = len(p.included)
@@ -193,12 +183,12 @@ func (p *parser) sorted() jobspec.Errors {
 // top checks the fields of the pipeline file other than steps, defaults
 // and include.
 func (v *validator) top(f *pipelineFile) *Spec {
-	s := &Spec{File: v.file, Queue: jobspec.DefaultQueue, Priority: jobspec.DefaultPriority, lines: v.lines}
+	s := &Spec{File: v.File, Queue: jobspec.DefaultQueue, Priority: jobspec.DefaultPriority, lines: v.Lines}
 	switch {
 	case f.Version == nil:
-		v.errorf("version", "required, must be %d", Version)
+		v.Errorf("version", "required, must be %d", Version)
 	case *f.Version != Version:
-		v.errorf("version", "must be %d, got %d", Version, *f.Version)
+		v.Errorf("version", "must be %d, got %d", Version, *f.Version)
 	default:
 		s.Version = Version
 	}
@@ -209,14 +199,14 @@ func (v *validator) top(f *pipelineFile) *Spec {
 	}
 	if f.Priority != nil {
 		s.Priority = *f.Priority
-		v.between("priority", s.Priority, 0, jobspec.MaxPriority)
+		v.Between("priority", s.Priority, 0, jobspec.MaxPriority)
 	}
 	s.Env = v.env("env", f.Env)
 	if c := f.Concurrency; c != nil {
 		if c.Group != nil {
 			s.Concurrency.Group = *c.Group
 			if msg := checkGroup(*c.Group); msg != "" {
-				v.errorf("concurrency.group", "%s", msg)
+				v.Errorf("concurrency.group", "%s", msg)
 			}
 		}
 		if c.CancelInProgress != nil {

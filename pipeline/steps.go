@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // defaults are the step fields a defaults block sets; nil where it does not.
@@ -59,7 +62,7 @@ func (v *validator) defaults(p string, f *defaultsFile) defaults {
 	}
 	d.env = v.env(p+".env", f.Env)
 	if f.Timeout != nil {
-		t := v.duration(p+".timeout", *f.Timeout)
+		t := v.Duration(p+".timeout", *f.Timeout, 0)
 		d.timeout = &t
 	}
 	if f.Retry != nil {
@@ -71,15 +74,15 @@ func (v *validator) defaults(p string, f *defaultsFile) defaults {
 
 func (v *validator) resources(p string, r *resourcesFile) (cpu, memory *int64, gpus *int) {
 	if r.CPU != nil {
-		n := v.quantity(p+".cpu", *r.CPU, jobspec.ParseCPU)
+		n := v.Quantity(p+".cpu", *r.CPU, jobspec.ParseCPU)
 		cpu = &n
 	}
 	if r.Memory != nil {
-		n := v.quantity(p+".memory", *r.Memory, jobspec.ParseBytes)
+		n := v.Quantity(p+".memory", *r.Memory, jobspec.ParseBytes)
 		memory = &n
 	}
 	if r.GPUs != nil {
-		v.between(p+".gpus", *r.GPUs, 0, jobspec.MaxGPUs)
+		v.Between(p+".gpus", *r.GPUs, 0, jobspec.MaxGPUs)
 		gpus = r.GPUs
 	}
 	return cpu, memory, gpus
@@ -89,10 +92,10 @@ func (v *validator) retry(p string, f *retryFile) Retry {
 	var r Retry
 	if f.Attempts != nil {
 		r.Attempts = *f.Attempts
-		v.between(p+".attempts", r.Attempts, 0, jobspec.MaxAttempts)
+		v.Between(p+".attempts", r.Attempts, 0, jobspec.MaxAttempts)
 	}
 	for i, c := range f.OnExitCodes {
-		v.between(index(p+".on_exit_codes", i), c, 1, 255)
+		v.Between(index(p+".on_exit_codes", i), c, 1, 255)
 	}
 	if len(f.OnExitCodes) > 0 {
 		r.OnExitCodes = append([]int(nil), f.OnExitCodes...)
@@ -104,7 +107,7 @@ func (v *validator) retry(p string, f *retryFile) Retry {
 func (v *validator) step(p string, f *stepFile, d defaults) Step {
 	s := Step{Pos: v.pos(p), Resources: api.Resources{CPUMilli: jobspec.DefaultCPUMilli, MemoryBytes: jobspec.DefaultMemoryBytes}}
 	if f.Name == nil || *f.Name == "" {
-		v.errorf(p+".name", "required")
+		v.Errorf(p+".name", "required")
 	} else {
 		s.Name = *f.Name
 		v.name(p+".name", s.Name)
@@ -116,7 +119,7 @@ func (v *validator) step(p string, f *stepFile, d defaults) Step {
 	case d.image != nil:
 		s.Image = *d.image
 	default:
-		v.errorf(p+".image", "required (here or in defaults.image)")
+		v.Errorf(p+".image", "required (here or in defaults.image)")
 	}
 	s.Commands = copyList(f.Commands)
 	s.Needs = v.needs(p+".needs", f.Needs)
@@ -139,7 +142,7 @@ func (v *validator) step(p string, f *stepFile, d defaults) Step {
 	}
 	switch {
 	case f.Timeout != nil:
-		s.Timeout = v.duration(p+".timeout", *f.Timeout)
+		s.Timeout = v.Duration(p+".timeout", *f.Timeout, 0)
 	case d.timeout != nil:
 		s.Timeout = *d.timeout
 	}
@@ -155,7 +158,7 @@ func (v *validator) step(p string, f *stepFile, d defaults) Step {
 		q := v.item(p+".secrets", f.Secrets, i)
 		v.varName(q, name)
 		if seen[name] {
-			v.errorf(q, "secret %s is listed twice", quote(name))
+			v.Errorf(q, "secret %s is listed twice", yamlfile.Quote(name))
 		}
 		seen[name] = true
 	}
@@ -175,7 +178,7 @@ func (v *validator) needs(p string, l stringList) []string {
 	seen := map[string]bool{}
 	for i, n := range l {
 		if seen[n] {
-			v.errorf(v.item(p, l, i), "step %s is listed twice", quote(n))
+			v.Errorf(v.item(p, l, i), "step %s is listed twice", yamlfile.Quote(n))
 		}
 		seen[n] = true
 	}
@@ -197,7 +200,7 @@ func (v *validator) when(p string, f *whenFile) When {
 	w.Event = v.oneOf(p+".event", f.Event, eventKinds...)
 	w.Paths = v.globs(p+".paths", f.Paths)
 	if v.has(p+".status") && len(f.Status) == 0 {
-		v.errorf(p+".status", "must list success, failure or both")
+		v.Errorf(p+".status", "must list success, failure or both")
 	}
 	if len(f.Status) > 0 {
 		w.Status = dedupe(v.oneOf(p+".status", f.Status, statuses...))
@@ -219,21 +222,21 @@ func dedupe(l []string) []string {
 func (v *validator) matrix(p string, m map[string]stringList) map[string][]string {
 	if len(m) == 0 {
 		if v.has(p) && m != nil {
-			v.errorf(p, "must name at least one variable")
+			v.Errorf(p, "must name at least one variable")
 		}
 		return nil
 	}
 	out := map[string][]string{}
-	for _, k := range sortedKeys(m) {
-		q := join(p, k)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		q := yamlfile.Join(p, k)
 		v.varName(q, k)
 		if len(m[k]) == 0 {
-			v.errorf(q, "must list at least one value")
+			v.Errorf(q, "must list at least one value")
 		}
 		out[k] = copyList(m[k])
 	}
 	if matrixSize(out) > MaxMatrixCells {
-		v.errorf(p, "more than %d cells", MaxMatrixCells)
+		v.Errorf(p, "more than %d cells", MaxMatrixCells)
 	}
 	return out
 }
@@ -267,7 +270,7 @@ func checkGroup(group string) string {
 		}
 		end := strings.IndexByte(rest[i:], '}')
 		if end < 0 {
-			return fmt.Sprintf("unterminated ${ in %s", quote(group))
+			return fmt.Sprintf("unterminated ${ in %s", yamlfile.Quote(group))
 		}
 		name := rest[i+2 : i+end]
 		if !contains(eventVars, name) {

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"strings"
+
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // Event is what starts a run: a push, a tag, a pull request, or a person.
@@ -43,7 +45,7 @@ func Triggered(s *Spec, ev Event) (bool, string) {
 		case on.Push == nil:
 			return false, "on.push is not set: pushes do not start this pipeline"
 		case len(on.Push.Branches) > 0 && !matchAny(on.Push.Branches, ev.Branch):
-			return false, fmt.Sprintf("branch %s matches none of on.push.branches (%s)", quote(ev.Branch), strings.Join(on.Push.Branches, ", "))
+			return false, fmt.Sprintf("branch %s matches none of on.push.branches (%s)", yamlfile.Quote(ev.Branch), strings.Join(on.Push.Branches, ", "))
 		case !pathsAccept(on.Push.Paths, ev.ChangedFiles):
 			return false, fmt.Sprintf("no changed file matches on.push.paths (%s)", strings.Join(on.Push.Paths, ", "))
 		}
@@ -52,17 +54,17 @@ func Triggered(s *Spec, ev Event) (bool, string) {
 		case on.Tag == nil:
 			return false, "on.tag is not set: tags do not start this pipeline"
 		case len(on.Tag.Tags) > 0 && !matchAny(on.Tag.Tags, ev.Tag):
-			return false, fmt.Sprintf("tag %s matches none of on.tag (%s)", quote(ev.Tag), strings.Join(on.Tag.Tags, ", "))
+			return false, fmt.Sprintf("tag %s matches none of on.tag (%s)", yamlfile.Quote(ev.Tag), strings.Join(on.Tag.Tags, ", "))
 		}
 	case EventPullRequest:
 		switch {
 		case on.PullRequest == nil:
 			return false, "on.pull_request is not set: pull requests do not start this pipeline"
 		case len(on.PullRequest.Branches) > 0 && !matchAny(on.PullRequest.Branches, ev.Branch):
-			return false, fmt.Sprintf("target branch %s matches none of on.pull_request.branches (%s)", quote(ev.Branch), strings.Join(on.PullRequest.Branches, ", "))
+			return false, fmt.Sprintf("target branch %s matches none of on.pull_request.branches (%s)", yamlfile.Quote(ev.Branch), strings.Join(on.PullRequest.Branches, ", "))
 		}
 	default:
-		return false, fmt.Sprintf("unknown event kind %s; want %s", quote(ev.Kind), strings.Join(eventKinds, ", "))
+		return false, fmt.Sprintf("unknown event kind %s; want %s", yamlfile.Quote(ev.Kind), strings.Join(eventKinds, ", "))
 	}
 	return true, ""
 }
@@ -82,7 +84,7 @@ func skipReason(w When, ev Event) string {
 	case len(w.Branch) > 0 && ev.Branch == "":
 		return fmt.Sprintf("when.branch is set and a %s event has no branch", ev.Kind)
 	case len(w.Branch) > 0 && !matchAny(w.Branch, ev.Branch):
-		return fmt.Sprintf("branch %s matches none of when.branch (%s)", quote(ev.Branch), strings.Join(w.Branch, ", "))
+		return fmt.Sprintf("branch %s matches none of when.branch (%s)", yamlfile.Quote(ev.Branch), strings.Join(w.Branch, ", "))
 	case !pathsAccept(w.Paths, ev.ChangedFiles):
 		return fmt.Sprintf("no changed file matches when.paths (%s)", strings.Join(w.Paths, ", "))
 	}

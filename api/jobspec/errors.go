@@ -69,12 +69,3 @@ func (es Errors) Unwrap() []error {
 func (es Errors) sortByLine() {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
 }
-
-// quote renders a user's value for a message: quoted, and cut short when long.
-func quote(s string) string {
-	const max = 64
-	if len(s) > max {
-		return fmt.Sprintf("%q...", s[:max])
-	}
-	return fmt.Sprintf("%q", s)
-}

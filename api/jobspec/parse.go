@@ -1,23 +1,19 @@
 package jobspec
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"reflect"
-	"regexp"
-	"strconv"
-	"strings"
-	"unicode/utf8"
-
-	"gopkg.in/yaml.v3"
-
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // MaxFileSize is the largest job file Parse reads: 1 MiB.
-const MaxFileSize = 1 << 20
+const MaxFileSize = yamlfile.MaxFileSize
+
+// decodeOptions say how a job file is read.
+var decodeOptions = yamlfile.Options{
+	Want:    "want a job: apiVersion, kind, metadata and spec",
+	Unit:    "job",
+	MapWord: "a mapping of names to strings",
+}
 
 // Parse reads a job file (YAML, or JSON, which is YAML) and returns its
 // validated canonical form. filename is used only in error messages.
@@ -25,200 +21,19 @@ const MaxFileSize = 1 << 20
 // When anything is wrong, Parse returns nil and an Errors listing every
 // problem it found, sorted by line.
 func Parse(filename string, data []byte) (*api.JobSpec, error) {
-	if len(data) > MaxFileSize {
-		return nil, Errors{{File: filename, Msg: fmt.Sprintf("file too large: %d bytes, at most %d (1 MiB)", len(data), MaxFileSize)}}
-	}
-	root, err := readDocument(filename, data)
-	if err != nil {
-		return nil, Errors{*err}
-	}
-
-	t := newTree(filename)
-	t.lines[""] = root.Line
-	t.walk(root, reflect.TypeOf(jobFile{}), "")
-	if t.fatal {
-		return nil, t.sorted()
-	}
-
 	var f jobFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			// yaml.v3 gave up part way; f is not to be trusted.
-			if len(t.errs) == 0 {
-				t.errorf("", 0, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
-			}
-			return nil, t.sorted()
-		}
-		t.addTypeErrors(te.Errors)
+	fields, problems := yamlfile.Decode(filename, data, &f, decodeOptions)
+	v := &validator{}
+	for _, p := range problems {
+		v.report(p)
 	}
-
-	v := &validator{file: filename, lines: t.lines, bad: t.bad, errs: t.errs}
+	if fields == nil {
+		return nil, v.sorted()
+	}
+	v.Checker = yamlfile.Checker{Fields: fields, Report: v.report}
 	spec := v.job(&f)
 	if len(v.errs) > 0 {
-		t.errs = v.errs
-		return nil, t.sorted()
+		return nil, v.sorted()
 	}
 	return spec, nil
-}
-
-func (t *tree) sorted() Errors {
-	t.errs.sortByLine()
-	return t.errs
-}
-
-var lineMsg = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-// readDocument parses data into a node tree and returns its root mapping.
-func readDocument(filename string, data []byte) (*yaml.Node, *Error) {
-	fileErr := func(line int, format string, args ...any) *Error {
-		return &Error{File: filename, Line: line, Msg: fmt.Sprintf(format, args...)}
-	}
-	syntaxErr := func(err error) *Error {
-		line, msg := syntaxLine(data, err)
-		return fileErr(line, "syntax error: %s", msg)
-	}
-	const want = "want a job: apiVersion, kind, metadata and spec"
-
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fileErr(0, "file is empty; %s", want)
-		}
-		return nil, syntaxErr(err)
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		return nil, syntaxErr(err)
-	case !emptyDocument(&next):
-		return nil, fileErr(max(next.Line, 1), "a second YAML document starts here; one job per file")
-	}
-	if emptyDocument(&doc) {
-		return nil, fileErr(0, "file is empty; %s", want)
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, fileErr(max(root.Line, 1), "the top level must be a mapping (%s), got %s", want, describe(root))
-	}
-	return root, nil
-}
-
-// emptyDocument reports whether a document holds nothing but null.
-func emptyDocument(doc *yaml.Node) bool {
-	return len(doc.Content) == 0 || isNull(doc.Content[0])
-}
-
-// parserProblems are the messages of yaml.v3's parser, as opposed to its
-// scanner. For these yaml.v3 reports a 0-based line.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-// syntaxLine returns the 1-based line of a yaml.v3 syntax error and its
-// message. yaml.v3 leaves the line out when it is the first, and for errors
-// in the bytes themselves (bad UTF-8, control characters); for those, the
-// line of the first such byte is the answer.
-func syntaxLine(data []byte, err error) (int, string) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := lineMsg.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		if parserProblems[m[2]] {
-			line++
-		}
-		return line, m[2]
-	}
-	if strings.HasPrefix(msg, "exceeded max depth") {
-		return 0, msg
-	}
-	line := 1
-	for i, r := range string(data) {
-		if r == utf8.RuneError || r < ' ' && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
-			return line + bytes.Count(data[:i], []byte("\n")), msg
-		}
-	}
-	return line, msg
-}
-
-var (
-	cannotUnmarshal = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.*)$")
-	notFound        = regexp.MustCompile(`^field (.*) not found in type `)
-)
-
-// addTypeErrors adds yaml.v3's complaints ("line 12: cannot unmarshal ...")
-// that the tree walk did not already report on the same line, in the
-// file:line: field: message form.
-func (t *tree) addTypeErrors(msgs []string) {
-	reported := t.badLines
-	for _, e := range t.errs {
-		reported[e.Line] = true
-	}
-	for _, msg := range msgs {
-		m := lineMsg.FindStringSubmatch(msg)
-		if m == nil {
-			t.errorf("", 0, "invalid value")
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		if reported[line] {
-			continue
-		}
-		reported[line] = true
-		path := t.pathAt(line)
-		t.bad[path] = true
-		switch msg := m[2]; {
-		case cannotUnmarshal.MatchString(msg):
-			c := cannotUnmarshal.FindStringSubmatch(msg)
-			t.errorf(path, line, "must be %s, got %s", goTypeWord(c[3]), quote(c[2]))
-		case notFound.MatchString(msg):
-			t.errorf(path, line, "unknown field")
-		case strings.Contains(msg, "already"):
-			t.errorf(path, line, "set twice")
-		default:
-			t.errorf(path, line, "invalid value")
-		}
-	}
-}
-
-// pathAt returns the longest field path whose key is on line, or "".
-func (t *tree) pathAt(line int) string {
-	best := ""
-	for p, l := range t.lines {
-		if l == line && (len(p) > len(best) || len(p) == len(best) && p < best) {
-			best = p
-		}
-	}
-	return best
-}
-
-// goTypeWord names a Go type from a yaml.v3 message the way a user would.
-func goTypeWord(typ string) string {
-	typ = strings.TrimPrefix(typ, "*")
-	switch {
-	case typ == "int":
-		return "an integer"
-	case typ == "bool":
-		return "true or false"
-	case typ == "string":
-		return "a string"
-	case strings.HasPrefix(typ, "map["):
-		return "a mapping of names to strings"
-	case strings.HasPrefix(typ, "[]"):
-		return "a list"
-	}
-	return "a mapping"
 }

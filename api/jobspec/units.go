@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/big"
 	"strings"
+
+	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
 // maxQuantityLen bounds the text of a quantity, so parsing it stays cheap.
@@ -22,14 +24,14 @@ func ParseCPU(s string) (milli int64, err error) {
 	}
 	mant, digits, err := parseDecimal(num)
 	if err != nil {
-		return 0, fmt.Errorf("invalid CPU quantity %s: %w; want cores such as \"2\" or \"0.5\", or millicores such as \"500m\"", quote(s), err)
+		return 0, fmt.Errorf("invalid CPU quantity %s: %w; want cores such as \"2\" or \"0.5\", or millicores such as \"500m\"", yamlfile.Quote(s), err)
 	}
 	v, exact := scaleDecimal(mant, digits, big.NewInt(scale))
 	if !exact {
-		return 0, fmt.Errorf("invalid CPU quantity %s: finer than 1m (a thousandth of a core)", quote(s))
+		return 0, fmt.Errorf("invalid CPU quantity %s: finer than 1m (a thousandth of a core)", yamlfile.Quote(s))
 	}
 	if !v.IsInt64() {
-		return 0, fmt.Errorf("invalid CPU quantity %s: too large", quote(s))
+		return 0, fmt.Errorf("invalid CPU quantity %s: too large", yamlfile.Quote(s))
 	}
 	return v.Int64(), nil
 }
@@ -57,14 +59,14 @@ func ParseBytes(s string) (int64, error) {
 	}
 	mant, digits, err := parseDecimal(num)
 	if err != nil {
-		return 0, fmt.Errorf("invalid byte quantity %s: %w; want a number with an optional unit: k, M, G, T, P (powers of 1000) or Ki, Mi, Gi, Ti, Pi (powers of 1024)", quote(s), err)
+		return 0, fmt.Errorf("invalid byte quantity %s: %w; want a number with an optional unit: k, M, G, T, P (powers of 1000) or Ki, Mi, Gi, Ti, Pi (powers of 1024)", yamlfile.Quote(s), err)
 	}
 	v, exact := scaleDecimal(mant, digits, big.NewInt(mult))
 	if !exact {
 		v.Add(v, big.NewInt(1)) // round up to a whole byte
 	}
 	if !v.IsInt64() {
-		return 0, fmt.Errorf("invalid byte quantity %s: too large, at most %d bytes", quote(s), int64(math.MaxInt64))
+		return 0, fmt.Errorf("invalid byte quantity %s: too large, at most %d bytes", yamlfile.Quote(s), int64(math.MaxInt64))
 	}
 	return v.Int64(), nil
 }

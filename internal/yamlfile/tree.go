@@ -1,4 +1,4 @@
-package jobspec
+package yamlfile
 
 import (
 	"fmt"
@@ -18,29 +18,30 @@ const (
 	maxMerges  = 8
 )
 
-// tree walks a document's node tree alongside the file-shape types. It
+// tree walks a document's node tree alongside the file's shape type. It
 // records the line of every field path, and reports unknown fields, duplicate
 // keys and values of the wrong kind with their exact paths.
 type tree struct {
 	file  string
+	opts  Options
 	lines map[string]int  // field path -> line of its key, or of its list item
 	bad   map[string]bool // paths whose value could not be decoded
 	// badLines holds the lines of the values at bad paths, where yaml.v3
 	// reports them too.
 	badLines map[int]bool
-	errs     Errors
+	problems []Problem
 	// fatal is set when the document must not be decoded further: a limit
-	// was hit.
+	// was hit, or a key was set twice under Options.StopAtDuplicateKey.
 	fatal  bool
 	visits int
 }
 
-func newTree(file string) *tree {
-	return &tree{file: file, lines: map[string]int{}, bad: map[string]bool{}, badLines: map[int]bool{}}
+func newTree(file string, opts Options) *tree {
+	return &tree{file: file, opts: opts, lines: map[string]int{}, bad: map[string]bool{}, badLines: map[int]bool{}}
 }
 
 func (t *tree) errorf(path string, line int, format string, args ...any) {
-	t.errs = append(t.errs, Error{File: t.file, Line: line, Field: path, Msg: fmt.Sprintf(format, args...)})
+	t.problems = append(t.problems, Problem{File: t.file, Line: line, Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // badValue reports a value n that cannot be decoded into its field at path;
@@ -82,11 +83,15 @@ func (t *tree) walk(n *yaml.Node, typ reflect.Type, path string) {
 		t.walkStruct(n, typ, path)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			t.badValue(path, n, "must be a mapping of names to strings, got %s", describe(n))
+			t.badValue(path, n, "must be %s, got %s", t.opts.mapWord(), describe(n))
 			return
 		}
 		t.walkMap(n, typ.Elem(), path)
 	case reflect.Slice:
+		if typ == t.opts.ScalarList && n.Kind == yaml.ScalarNode {
+			t.walk(n, typ.Elem(), path)
+			return
+		}
 		if n.Kind != yaml.SequenceNode {
 			t.badValue(path, n, "must be a list, got %s", describe(n))
 			return
@@ -115,7 +120,7 @@ func (t *tree) walk(n *yaml.Node, typ reflect.Type, path string) {
 			t.badValue(path, n, "must be true or false, got %s", describe(n))
 		}
 	default:
-		panic(fmt.Sprintf("jobspec: no rule for %s at %s", typ, path))
+		panic(fmt.Sprintf("yamlfile: no rule for %s at %s", typ, path))
 	}
 }
 
@@ -131,13 +136,13 @@ func (t *tree) walkStruct(n *yaml.Node, typ reflect.Type, path string) {
 	}
 	for _, e := range t.entries(n, path, 0) {
 		key := e.key.Value
-		p := join(path, key)
+		p := Join(path, key)
 		if _, seen := t.lines[p]; !seen || !e.merged {
 			t.lines[p] = e.key.Line
 		}
 		ft, ok := known[key]
 		if !ok {
-			if s := suggest(key, names); s != "" {
+			if s := Suggest(key, names); s != "" {
 				t.errorf(p, e.key.Line, "unknown field, did you mean %q?", s)
 			} else {
 				t.errorf(p, e.key.Line, "unknown field; known fields here are %s", strings.Join(names, ", "))
@@ -151,7 +156,7 @@ func (t *tree) walkStruct(n *yaml.Node, typ reflect.Type, path string) {
 // walkMap checks mapping n as a map from names to values of type elem.
 func (t *tree) walkMap(n *yaml.Node, elem reflect.Type, path string) {
 	for _, e := range t.entries(n, path, 0) {
-		p := join(path, e.key.Value)
+		p := Join(path, e.key.Value)
 		if _, seen := t.lines[p]; !seen || !e.merged {
 			t.lines[p] = e.key.Line
 		}
@@ -195,10 +200,13 @@ func (t *tree) entries(n *yaml.Node, path string, depth int) []entry {
 			t.errorf(path, k.Line, "keys must be strings, got %s", describe(k))
 		default:
 			if line, dup := first[k.Value]; dup {
-				p := join(path, k.Value)
+				p := Join(path, k.Value)
 				t.bad[p] = true
 				t.badLines[k.Line] = true
 				t.errorf(p, k.Line, "set twice (first on line %d)", line)
+				// yaml.v3 decodes nothing of a mapping with a key set
+				// twice, so nothing below it can be checked.
+				t.fatal = t.fatal || t.opts.StopAtDuplicateKey
 				continue
 			}
 			first[k.Value] = k.Line
@@ -222,7 +230,7 @@ func (t *tree) mergeEntries(v *yaml.Node, path string, depth int) []entry {
 		t.fatal = true // yaml.v3 would give up on the whole document
 		t.bad[path] = true
 		t.badLines[v.Line] = true
-		t.errorf(join(path, "<<"), v.Line, format, args...)
+		t.errorf(Join(path, "<<"), v.Line, format, args...)
 		return nil
 	}
 	if depth >= maxMerges {
@@ -293,12 +301,12 @@ func describe(n *yaml.Node) string {
 	case "!!binary":
 		return "binary data"
 	}
-	return quote(n.Value)
+	return Quote(n.Value)
 }
 
-// join appends a key to a field path: "spec" and "queue" give "spec.queue";
+// Join appends a key to a field path: "spec" and "queue" give "spec.queue";
 // a key that is not a plain name is quoted: env["1X"].
-func join(path, key string) string {
+func Join(path, key string) string {
 	if !plainKey(key) {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
@@ -320,9 +328,9 @@ func plainKey(key string) bool {
 	return key != ""
 }
 
-// suggest returns the name closest to key within an edit distance of 2,
+// Suggest returns the name closest to key within an edit distance of 2,
 // ignoring case, or "" if none is that close.
-func suggest(key string, names []string) string {
+func Suggest(key string, names []string) string {
 	if len(key) > 64 {
 		return ""
 	}
