@@ -293,15 +293,19 @@ func applyNodeDown(tx *state.Txn, c *NodeDown) error {
 	if err := tx.PutNode(&n); err != nil {
 		return err
 	}
+	return loseNodeAllocs(tx, n.ID, c.Time, "node "+n.Name+" down: "+c.Reason, false)
+}
+
+// loseNodeAllocs marks every live allocation of a node lost (and asks its
+// executor, should it come back, to stop it), then lets each job decide
+// what follows: restart, or fail. Migrated losses are not failures.
+func loseNodeAllocs(tx *state.Txn, nodeID string, now time.Time, why string, migrated bool) error {
 	var jobs []string
 	seen := map[string]bool{}
-	for _, old := range tx.LiveNodeAllocs(n.ID) {
-		if !old.Live() {
-			continue
-		}
+	for _, old := range tx.LiveNodeAllocs(nodeID) {
 		a := *old
-		a.State, a.DesiredState, a.FinishTime = api.AllocLost, api.DesiredStop, c.Time
-		a.Message = "node " + n.Name + " down: " + c.Reason
+		a.State, a.DesiredState, a.FinishTime, a.Migrated = api.AllocLost, api.DesiredStop, now, migrated
+		a.Message = why
 		if err := tx.PutAlloc(&a); err != nil {
 			return err
 		}
@@ -311,7 +315,7 @@ func applyNodeDown(tx *state.Txn, c *NodeDown) error {
 		}
 	}
 	for _, id := range jobs {
-		if err := reconcileJob(tx, id, c.Time); err != nil {
+		if err := reconcileJob(tx, id, now); err != nil {
 			return err
 		}
 	}
@@ -336,24 +340,5 @@ func applyNodeMigrate(tx *state.Txn, c *NodeMigrate) error {
 	if old.Drain == nil {
 		return fmt.Errorf("node %s is not draining: %w", old.Name, ErrConflict)
 	}
-	var jobs []string
-	seen := map[string]bool{}
-	for _, oa := range tx.LiveNodeAllocs(old.ID) {
-		a := *oa
-		a.State, a.DesiredState, a.FinishTime, a.Migrated = api.AllocLost, api.DesiredStop, c.Time, true
-		a.Message = "moved off draining node " + old.Name
-		if err := tx.PutAlloc(&a); err != nil {
-			return err
-		}
-		if !seen[a.JobID] {
-			seen[a.JobID] = true
-			jobs = append(jobs, a.JobID)
-		}
-	}
-	for _, id := range jobs {
-		if err := reconcileJob(tx, id, c.Time); err != nil {
-			return err
-		}
-	}
-	return nil
+	return loseNodeAllocs(tx, old.ID, c.Time, "moved off draining node "+old.Name, true)
 }
