@@ -120,8 +120,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := retry(ctx, "register node", func() error { return a.api.RegisterNode(ctx, a.Node()) }); err != nil {
 		return err
 	}
-	log.Printf("agent: node %s (%s) registered with %s, runtime %s, %d GPUs",
-		a.cfg.NodeName, a.nodeID, a.cfg.Server, a.rt.Name(), len(a.cfg.GPUs))
+	if !a.cfg.Quiet {
+		log.Printf("agent: node %s (%s) registered with %s, runtime %s, %d GPUs",
+			a.cfg.NodeName, a.nodeID, a.cfg.Server, a.rt.Name(), len(a.cfg.GPUs))
+	}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); a.heartbeat(ctx) }()

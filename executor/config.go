@@ -39,6 +39,9 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// LogMaxBytes caps each allocation's kept log.
 	LogMaxBytes int64
+	// Quiet drops the agent's routine log lines (simulated nodes by the
+	// thousand).
+	Quiet bool
 	// Now is the clock.
 	Now func() time.Time
 }

@@ -61,8 +61,12 @@ func startHACluster(t testing.TB, bin, dir string, n int) *haCluster {
 
 func (c *haCluster) start(sp *serverProc, join string, expect int) {
 	sp.log = &bytes.Buffer{}
-	sp.cmd = exec.Command(c.bin, "server", "--node-id", sp.id, "--data-dir", sp.dir, "--http-addr", sp.http,
-		"--raft-addr", sp.raft, "--bootstrap-expect", fmt.Sprint(expect), "--join", join, "--heartbeat-ttl", "10s")
+	args := []string{"server", "--node-id", sp.id, "--data-dir", sp.dir, "--http-addr", sp.http,
+		"--raft-addr", sp.raft, "--heartbeat-ttl", "10s"}
+	if expect > 1 {
+		args = append(args, "--bootstrap-expect", fmt.Sprint(expect), "--join", join)
+	}
+	sp.cmd = exec.Command(c.bin, args...)
 	sp.cmd.Stdout, sp.cmd.Stderr = sp.log, sp.log
 	if err := sp.cmd.Start(); err != nil {
 		c.t.Fatal(err)

@@ -29,6 +29,8 @@ import (
 	"github.com/phalanx-sched/phalanx/executor"
 	"github.com/phalanx-sched/phalanx/executor/docker"
 	"github.com/phalanx-sched/phalanx/executor/host"
+	"github.com/phalanx-sched/phalanx/executor/logs"
+	"github.com/phalanx-sched/phalanx/executor/sim"
 	"github.com/phalanx-sched/phalanx/gpu"
 	"github.com/phalanx-sched/phalanx/scheduler/server"
 )
@@ -250,6 +252,7 @@ type agentFlags struct {
 	cpu, memory, logMax, heartbeat, ports                              string
 	labels                                                             labelFlag
 	pidsLimit                                                          int64
+	simNodes, simGPUs                                                  int
 }
 
 func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
@@ -393,6 +396,8 @@ func cmdAgent(args []string, stdout, stderr io.Writer) error {
 	fs.String("config", "", "YAML config file (see configs/agent.yaml); flags win over it")
 	var f agentFlags
 	f.register(fs, file, false)
+	fs.IntVar(&f.simNodes, "sim-nodes", 0, "run this many simulated nodes instead of this host's one (tasks pretend to run for their SIM_DURATION env, default 0s)")
+	fs.IntVar(&f.simGPUs, "sim-gpus", 0, "GPUs each simulated node offers")
 	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
@@ -401,6 +406,9 @@ func cmdAgent(args []string, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
 		return fmt.Errorf("agent HTTP: %w", err)
+	}
+	if f.simNodes > 0 {
+		return runSimNodes(ctx, f, ln, stdout)
 	}
 	ag, err := f.agent(ctx, stderr)
 	if err != nil {
@@ -411,6 +419,68 @@ func cmdAgent(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	fmt.Fprintf(stdout, "phalanx agent %s: node %s, server %s, logs served on %s\n", f.name, ag.NodeID(), f.server, ln.Addr())
 	return ag.Run(ctx)
+}
+
+// runSimNodes runs f.simNodes simulated nodes in this process, each an
+// agent of its own on the simulated runtime, all against the real servers.
+// Their logs are served from one listener.
+func runSimNodes(ctx context.Context, f agentFlags, ln net.Listener, stdout io.Writer) error {
+	if f.simNodes > 100000 || f.simGPUs < 0 || f.simGPUs > 64 {
+		ln.Close()
+		return fmt.Errorf("--sim-nodes %d --sim-gpus %d: want at most 100000 nodes of 0 to 64 GPUs: %w", f.simNodes, f.simGPUs, errUsage)
+	}
+	rt := sim.New()
+	var agents []*executor.Agent
+	for i := 0; i < f.simNodes; i++ {
+		cfg := executor.DefaultConfig()
+		cfg.Server, cfg.Address, cfg.Quiet, cfg.Labels = f.server, ln.Addr().String(), true, f.labels
+		cfg.NodeName = fmt.Sprintf("%s-sim-%d", f.name, i)
+		cfg.DataDir = filepath.Join(f.dataDir, "sim", strconv.Itoa(i))
+		cfg.CPUMilli, cfg.MemoryBytes = 64000, 512<<30
+		var err error
+		if f.cpu != "" {
+			if cfg.CPUMilli, err = jobspec.ParseCPU(f.cpu); err != nil {
+				return fmt.Errorf("--cpu: %w", err)
+			}
+		}
+		if f.memory != "" {
+			if cfg.MemoryBytes, err = jobspec.ParseBytes(f.memory); err != nil {
+				return fmt.Errorf("--memory: %w", err)
+			}
+		}
+		if cfg.HeartbeatInterval, err = time.ParseDuration(f.heartbeat); err != nil {
+			return fmt.Errorf("--heartbeat-interval: %w", err)
+		}
+		for g := 0; g < f.simGPUs; g++ {
+			cfg.GPUs = append(cfg.GPUs, api.GPU{Index: g, UUID: fmt.Sprintf("GPU-sim-%s-%d", cfg.NodeName, g),
+				Model: "Simulated GPU", MemoryBytes: 80 << 30, Healthy: true, Mock: true})
+		}
+		ag, err := executor.New(cfg, rt)
+		if err != nil {
+			return err
+		}
+		agents = append(agents, ag)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/allocations/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
+		for _, ag := range agents {
+			if err := ag.Logs().Read(r.PathValue("id"), w); !errors.Is(err, logs.ErrNotFound) {
+				return
+			}
+		}
+		http.Error(w, "no such allocation on these simulated nodes", http.StatusNotFound)
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	fmt.Fprintf(stdout, "phalanx agent: %d simulated nodes (%d GPUs each) against %s\n", f.simNodes, f.simGPUs, f.server)
+	var wg sync.WaitGroup
+	for _, ag := range agents {
+		wg.Add(1)
+		go func() { defer wg.Done(); ag.Run(ctx) }()
+	}
+	wg.Wait()
+	return nil
 }
 
 func serveAgent(ln net.Listener, ag *executor.Agent) func() {
