@@ -24,11 +24,11 @@ dev: build ## start a one-process dev cluster (server + executor) on 127.0.0.1:7
 test: ## run every test (Docker tests fail instead of skipping when PHALANX_REQUIRE_DOCKER=1)
 	$(GO) test -race -count=1 ./...
 
-bench: ## run the benchmarks: placement, latency, dev memory, failover, 100k-job state (~8 min)
+bench: ## run the benchmarks: placement, latency, dev memory, failover, 100k-job state, throughput (~9 min)
 	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./test/e2e/
 	$(GO) test -run '^$$' -bench State100k -benchtime 1x -timeout 30m ./scheduler/fsm/
-	$(GO) test -run '^$$' -bench 'DevMemory|Failover' -benchtime 1x -timeout 30m ./cmd/phalanx/
+	$(GO) test -run '^$$' -bench 'DevMemory|Failover|SimThroughput' -benchtime 1x -timeout 30m ./cmd/phalanx/
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./api/jobspec/

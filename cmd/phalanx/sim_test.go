@@ -100,12 +100,13 @@ func TestSimulatedNodesRunAGang(t *testing.T) {
 }
 
 // BenchmarkSimThroughput: three server processes and one agent process
-// with 1,000 simulated nodes of 8 GPUs. It submits 200 jobs of 50
-// single-GPU tasks (10,000 placements) as fast as 8 clients can, and
+// with 1,000 simulated nodes of 8 GPUs. It submits 150 jobs of 50
+// single-GPU tasks (7,500 placements; the cluster holds 8,000) as fast as
+// 8 clients can, and
 // reports jobs submitted per second, task placements committed per
 // second, and submit-to-placed latency. Run with -benchtime 1x.
 func BenchmarkSimThroughput(b *testing.B) {
-	const nodes, jobs, tasks = 1000, 200, 50
+	const nodes, jobs, tasks = 1000, 150, 50
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		bin := buildPhalanx(b, dir)
@@ -165,7 +166,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 			if now.After(deadline) {
 				b.Fatalf("%d of %d jobs placed after 5 minutes", len(placedAt), len(submitAt))
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(250 * time.Millisecond) // the list is large: do not load the leader with it
 		}
 		all := time.Since(start)
 		var lat []time.Duration

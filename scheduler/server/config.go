@@ -38,6 +38,10 @@ type Config struct {
 	TrailingLogs      uint64
 	// ApplyTimeout bounds one Raft write.
 	ApplyTimeout time.Duration
+	// ScheduleBatch is how long the leader lets a burst of writes settle
+	// before a scheduling pass, so thousands of reports a second cost a
+	// few passes, not thousands.
+	ScheduleBatch time.Duration
 	// LogOutput receives Raft's log lines (warnings and up).
 	LogOutput io.Writer
 
@@ -61,6 +65,7 @@ func DefaultConfig() Config {
 		SnapshotInterval:  2 * time.Minute,
 		TrailingLogs:      10240,
 		ApplyTimeout:      10 * time.Second,
+		ScheduleBatch:     5 * time.Millisecond,
 		LogOutput:         os.Stderr,
 		Now:               time.Now,
 	}

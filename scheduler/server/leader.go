@@ -111,6 +111,12 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-changed:
+			// Let a burst of writes settle into one pass.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(s.cfg.ScheduleBatch):
+			}
 		case <-tick.C:
 		}
 	}
