@@ -90,31 +90,27 @@ func (r *Runtime) List(ctx context.Context, nodeID string) ([]string, error) {
 // Start starts alloc's container, or returns a Handle to the one that
 // already exists for alloc.ID (see the package documentation).
 func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
-	unlock := r.lock(alloc.ID)
-	defer unlock()
-	r.mu.Lock()
-	h := r.handles[alloc.ID]
-	r.mu.Unlock()
-	if h != nil {
-		return h, nil
-	}
-
-	h, err := r.adopt(ctx, alloc.ID, out, true)
-	if err == nil && h == nil {
-		h, err = r.create(ctx, alloc, out)
-	}
+	h, err := r.handle(ctx, alloc, out, true)
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	r.handles[alloc.ID] = h
-	r.mu.Unlock()
 	return h, nil
 }
 
 // Find returns a Handle to alloc's existing container, or nil if there is
 // none; it never creates one.
 func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
+	h, err := r.handle(ctx, alloc, out, false)
+	if err != nil || h == nil {
+		return nil, err // a nil *handle must not become a non-nil Handle
+	}
+	return h, nil
+}
+
+// handle returns the Handle this Runtime holds for alloc, or adopts the
+// existing container, or (with create) creates one; nil if none exists
+// and create is false.
+func (r *Runtime) handle(ctx context.Context, alloc *api.Allocation, out io.Writer, create bool) (*handle, error) {
 	unlock := r.lock(alloc.ID)
 	defer unlock()
 	r.mu.Lock()
@@ -123,7 +119,10 @@ func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer
 	if h != nil {
 		return h, nil
 	}
-	h, err := r.adopt(ctx, alloc.ID, out, false)
+	h, err := r.adopt(ctx, alloc.ID, out, create)
+	if err == nil && h == nil && create {
+		h, err = r.create(ctx, alloc, out)
+	}
 	if err != nil || h == nil {
 		return nil, err
 	}
