@@ -342,3 +342,9 @@ func applyNodeMigrate(tx *state.Txn, c *NodeMigrate) error {
 	}
 	return loseNodeAllocs(tx, old.ID, c.Time, "moved off draining node "+old.Name, true)
 }
+
+func applyServerAddr(tx *state.Txn, c *ServerAddr) error {
+	sv := c.Server
+	sv.Voter, sv.Leader, sv.InCluster = false, false, false // those come from the live Raft configuration
+	return tx.PutServer(&sv)
+}

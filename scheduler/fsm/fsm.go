@@ -42,51 +42,27 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 		var err error
 		switch cmd {
 		case CmdJobRegister:
-			var c JobRegister
-			decode(index, cmd, body, &c)
-			resp, err = applyJobRegister(tx, &c)
+			resp, err = applyJobRegister(tx, decode[JobRegister](index, cmd, body))
 		case CmdJobCancel:
-			var c JobCancel
-			decode(index, cmd, body, &c)
-			err = applyJobCancel(tx, &c)
+			err = applyJobCancel(tx, decode[JobCancel](index, cmd, body))
 		case CmdPlanApply:
-			var c PlanApply
-			decode(index, cmd, body, &c)
-			resp, err = applyPlan(tx, &c)
+			resp, err = applyPlan(tx, decode[PlanApply](index, cmd, body))
 		case CmdAllocUpdate:
-			var c AllocUpdate
-			decode(index, cmd, body, &c)
-			err = applyAllocUpdate(tx, &c)
+			err = applyAllocUpdate(tx, decode[AllocUpdate](index, cmd, body))
 		case CmdNodeRegister:
-			var c NodeRegister
-			decode(index, cmd, body, &c)
-			err = applyNodeRegister(tx, &c)
+			err = applyNodeRegister(tx, decode[NodeRegister](index, cmd, body))
 		case CmdNodeHeartbeat:
-			var c NodeHeartbeat
-			decode(index, cmd, body, &c)
-			err = applyNodeHeartbeat(tx, &c)
+			err = applyNodeHeartbeat(tx, decode[NodeHeartbeat](index, cmd, body))
 		case CmdNodeDown:
-			var c NodeDown
-			decode(index, cmd, body, &c)
-			err = applyNodeDown(tx, &c)
+			err = applyNodeDown(tx, decode[NodeDown](index, cmd, body))
 		case CmdGPUHealth:
-			var c GPUHealth
-			decode(index, cmd, body, &c)
-			err = applyGPUHealth(tx, &c)
+			err = applyGPUHealth(tx, decode[GPUHealth](index, cmd, body))
 		case CmdNodeDrain:
-			var c NodeDrain
-			decode(index, cmd, body, &c)
-			err = applyNodeDrain(tx, &c)
+			err = applyNodeDrain(tx, decode[NodeDrain](index, cmd, body))
 		case CmdNodeMigrate:
-			var c NodeMigrate
-			decode(index, cmd, body, &c)
-			err = applyNodeMigrate(tx, &c)
+			err = applyNodeMigrate(tx, decode[NodeMigrate](index, cmd, body))
 		case CmdServerAddr:
-			var c ServerAddr
-			decode(index, cmd, body, &c)
-			sv := c.Server
-			sv.Voter, sv.Leader, sv.InCluster = false, false, false // those come from the live Raft configuration
-			err = tx.PutServer(&sv)
+			err = applyServerAddr(tx, decode[ServerAddr](index, cmd, body))
 		default:
 			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
 		}
@@ -98,10 +74,14 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 	return resp
 }
 
-func decode(index uint64, cmd Command, body []byte, v any) {
+// decode reads a command's payload; a payload that does not decode is a
+// corrupt log, and panics.
+func decode[T any](index uint64, cmd Command, body []byte) *T {
+	v := new(T)
 	if err := json.Unmarshal(body, v); err != nil {
 		panic(fmt.Sprintf("fsm: corrupt %v entry at index %d: %v", cmd, index, err))
 	}
+	return v
 }
 
 // Snapshot implements raft.FSM.
