@@ -19,6 +19,7 @@ import (
 	"github.com/phalanx-sched/phalanx/api/handler"
 	"github.com/phalanx-sched/phalanx/executor"
 	"github.com/phalanx-sched/phalanx/gpu"
+	"github.com/phalanx-sched/phalanx/internal/fakeclock"
 	"github.com/phalanx-sched/phalanx/scheduler/server"
 )
 
@@ -144,24 +145,12 @@ func (p *fakeProc) Remove(ctx context.Context) error {
 	return nil
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // harness is an in-memory Raft server behind real HTTP, and agents on it.
 type harness struct {
 	t     *testing.T
 	srv   *server.Server
 	addr  string
-	clock *fakeClock
+	clock *fakeclock.Clock
 	rt    *fakeRuntime
 	dir   string
 	// dropHeartbeats makes the server miss the agent's heartbeats, as a
@@ -171,7 +160,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	_, trans := raft.NewInmemTransport("")
-	clock := &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 	cfg := server.TestConfig("s1", trans)
 	cfg.Now, cfg.HeartbeatTTL = clock.Now, 10*time.Second
 	srv, err := server.New(cfg)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/internal/fakeclock"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTestServer(t *testing.T) (*Server, *fakeClock) {
+func newTestServer(t *testing.T) (*Server, *fakeclock.Clock) {
 	t.Helper()
 	_, trans := raft.NewInmemTransport("")
-	clock := &fakeClock{now: t0}
+	clock := fakeclock.New(t0)
 	cfg := TestConfig("s1", trans)
 	cfg.Now, cfg.HeartbeatTTL = clock.Now, 10*time.Second
 	s, err := New(cfg)
