@@ -104,6 +104,13 @@ type Task struct {
 	// Network is the job's network mode, copied onto each allocation's
 	// task by the control plane.
 	Network string `json:"network,omitempty"`
+	// Workspace, set for the steps of a pipeline run, is the run's shared
+	// checkout (see Workspace).
+	Workspace *Workspace `json:"workspace,omitempty"`
+	// SecretEnv names the variables in Env whose values are secrets: the
+	// executor masks those values as *** in every log line, and the HTTP
+	// API never returns them.
+	SecretEnv []string `json:"secret_env,omitempty"`
 }
 
 // Resources is what one task asks for, or what a node offers.
