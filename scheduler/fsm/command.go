@@ -25,6 +25,15 @@ const (
 	CmdServerAddr    Command = 9
 	CmdNodeDrain     Command = 10
 	CmdNodeMigrate   Command = 11
+	// 12-19 are kept for queues and preemption.
+	CmdRepoPut      Command = 20
+	CmdRepoDelete   Command = 21
+	CmdSecretPut    Command = 22
+	CmdSecretDelete Command = 23
+	CmdRunCreate    Command = 24
+	CmdRunCompile   Command = 25
+	CmdRunAdvance   Command = 26
+	CmdRunCancel    Command = 27
 )
 
 func (c Command) String() string {
@@ -51,6 +60,22 @@ func (c Command) String() string {
 		return "NodeDrain"
 	case CmdNodeMigrate:
 		return "NodeMigrate"
+	case CmdRepoPut:
+		return "RepoPut"
+	case CmdRepoDelete:
+		return "RepoDelete"
+	case CmdSecretPut:
+		return "SecretPut"
+	case CmdSecretDelete:
+		return "SecretDelete"
+	case CmdRunCreate:
+		return "RunCreate"
+	case CmdRunCompile:
+		return "RunCompile"
+	case CmdRunAdvance:
+		return "RunAdvance"
+	case CmdRunCancel:
+		return "RunCancel"
 	}
 	return fmt.Sprintf("Command(%d)", uint8(c))
 }

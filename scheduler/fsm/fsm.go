@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
@@ -63,6 +62,22 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			err = applyNodeMigrate(tx, decode[NodeMigrate](index, cmd, body))
 		case CmdServerAddr:
 			err = applyServerAddr(tx, decode[ServerAddr](index, cmd, body))
+		case CmdRepoPut:
+			err = applyRepoPut(tx, decode[RepoPut](index, cmd, body))
+		case CmdRepoDelete:
+			err = applyRepoDelete(tx, decode[RepoDelete](index, cmd, body))
+		case CmdSecretPut:
+			err = applySecretPut(tx, decode[SecretPut](index, cmd, body))
+		case CmdSecretDelete:
+			err = applySecretDelete(tx, decode[SecretDelete](index, cmd, body))
+		case CmdRunCreate:
+			resp, err = applyRunCreate(tx, decode[RunCreate](index, cmd, body))
+		case CmdRunCompile:
+			err = applyRunCompile(tx, decode[RunCompile](index, cmd, body))
+		case CmdRunAdvance:
+			err = applyRunAdvance(tx, decode[RunAdvance](index, cmd, body))
+		case CmdRunCancel:
+			err = applyRunCancel(tx, decode[RunCancel](index, cmd, body))
 		default:
 			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
 		}
@@ -87,11 +102,7 @@ func decode[T any](index uint64, cmd Command, body []byte) *T {
 // Snapshot implements raft.FSM.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	snap := f.state.Snapshot()
-	s := &snapshot{Index: snap.Index(), Jobs: snap.Jobs(), Nodes: snap.Nodes(), Servers: snap.Servers()}
-	for _, j := range s.Jobs {
-		s.Allocs = append(s.Allocs, snap.JobAllocs(j.ID)...)
-	}
-	return s, nil
+	return &snapshot{Index: snap.Index(), Dump: snap.Dump()}, nil
 }
 
 // CheckSnapshot reads a whole snapshot as Restore would and reports
@@ -121,6 +132,26 @@ func CheckSnapshot(r io.Reader) error {
 			return fmt.Errorf("snapshot holds a node with no ID")
 		}
 	}
+	for _, r := range s.Repos {
+		if r == nil || r.Name == "" {
+			return fmt.Errorf("snapshot holds a repo with no name")
+		}
+	}
+	for _, sec := range s.Secrets {
+		if sec == nil || sec.Repo == "" || sec.Name == "" {
+			return fmt.Errorf("snapshot holds a secret with no repo or name")
+		}
+	}
+	for _, d := range s.Deliveries {
+		if d == nil || d.ID == "" {
+			return fmt.Errorf("snapshot holds a webhook delivery with no ID")
+		}
+	}
+	for _, r := range s.Runs {
+		if r == nil || r.ID == "" {
+			return fmt.Errorf("snapshot holds a run with no ID")
+		}
+	}
 	return nil
 }
 
@@ -131,16 +162,13 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := json.NewDecoder(rc).Decode(&s); err != nil {
 		return fmt.Errorf("fsm: restore: %w", err)
 	}
-	return f.state.Restore(s.Index, s.Jobs, s.Allocs, s.Nodes, s.Servers)
+	return f.state.Restore(s.Index, s.Dump)
 }
 
 // snapshot is the whole state, written as one JSON document.
 type snapshot struct {
-	Index   uint64            `json:"index"`
-	Jobs    []*api.Job        `json:"jobs"`
-	Allocs  []*api.Allocation `json:"allocs"`
-	Nodes   []*api.Node       `json:"nodes"`
-	Servers []*api.Server     `json:"servers,omitempty"`
+	Index uint64 `json:"index"`
+	state.Dump
 }
 
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {

@@ -14,6 +14,10 @@ const (
 	// tableAllocIndex holds, per node, the Raft index of the last write to
 	// any of its allocations: what an executor's blocking query waits on.
 	tableAllocIndex = "alloc_index"
+	tableRepos      = "repos"
+	tableSecrets    = "secrets"
+	tableDeliveries = "deliveries"
+	tableRuns       = "runs"
 )
 
 // allocIndex is a row of tableAllocIndex.
@@ -25,6 +29,8 @@ type allocIndex struct {
 func liveAlloc(obj any) (bool, error) { return obj.(*api.Allocation).Live(), nil }
 
 func activeJob(obj any) (bool, error) { return !obj.(*api.Job).State.Terminal(), nil }
+
+func activeRun(obj any) (bool, error) { return !obj.(*api.Run).State.Terminal(), nil }
 
 func schema() *memdb.DBSchema {
 	id := &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}}
@@ -51,6 +57,22 @@ func schema() *memdb.DBSchema {
 		}},
 		tableServers: {Name: tableServers, Indexes: map[string]*memdb.IndexSchema{
 			"id": id,
+		}},
+		tableRepos: {Name: tableRepos, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		}},
+		tableSecrets: {Name: tableSecrets, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Repo"}, &memdb.StringFieldIndex{Field: "Name"},
+			}}},
+		}},
+		tableDeliveries: {Name: tableDeliveries, Indexes: map[string]*memdb.IndexSchema{
+			"id": id,
+		}},
+		tableRuns: {Name: tableRuns, Indexes: map[string]*memdb.IndexSchema{
+			"id":     id,
+			"active": {Name: "active", Indexer: &memdb.ConditionalIndex{Conditional: activeRun}},
+			"repo":   {Name: "repo", Indexer: &memdb.StringFieldIndex{Field: "Repo"}},
 		}},
 	}}
 }

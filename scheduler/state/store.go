@@ -75,21 +75,31 @@ func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 	return nil
 }
 
+// Dump is the whole state as lists of objects: what a Raft snapshot holds.
+type Dump struct {
+	Jobs       []*api.Job        `json:"jobs"`
+	Allocs     []*api.Allocation `json:"allocs"`
+	Nodes      []*api.Node       `json:"nodes"`
+	Servers    []*api.Server     `json:"servers,omitempty"`
+	Repos      []*api.Repo       `json:"repos,omitempty"`
+	Secrets    []*api.Secret     `json:"secrets,omitempty"`
+	Deliveries []*api.Delivery   `json:"deliveries,omitempty"`
+	Runs       []*api.Run        `json:"runs,omitempty"`
+}
+
 // Restore replaces the whole state with the given objects, as a Raft
 // snapshot restore does. Blocking queries on the old state wake up.
-func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation, nodes []*api.Node, servers []*api.Server) error {
+func (s *Store) Restore(index uint64, d Dump) error {
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		return err
 	}
 	txn := db.Txn(true)
-	for _, j := range jobs {
-		if err := txn.Insert(tableJobs, j); err != nil {
-			return err
-		}
+	if err := insertAll(txn, tableJobs, d.Jobs); err != nil {
+		return err
 	}
 	last := map[string]uint64{}
-	for _, a := range allocs {
+	for _, a := range d.Allocs {
 		if err := txn.Insert(tableAllocs, a); err != nil {
 			return err
 		}
@@ -100,13 +110,15 @@ func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation,
 			return err
 		}
 	}
-	for _, n := range nodes {
-		if err := txn.Insert(tableNodes, n); err != nil {
-			return err
-		}
-	}
-	for _, sv := range servers {
-		if err := txn.Insert(tableServers, sv); err != nil {
+	for _, err := range []error{
+		insertAll(txn, tableNodes, d.Nodes),
+		insertAll(txn, tableServers, d.Servers),
+		insertAll(txn, tableRepos, d.Repos),
+		insertAll(txn, tableSecrets, d.Secrets),
+		insertAll(txn, tableDeliveries, d.Deliveries),
+		insertAll(txn, tableRuns, d.Runs),
+	} {
+		if err != nil {
 			return err
 		}
 	}
@@ -118,6 +130,15 @@ func (s *Store) Restore(index uint64, jobs []*api.Job, allocs []*api.Allocation,
 	close(s.restored)
 	s.restored = make(chan struct{})
 	s.mu.Unlock()
+	return nil
+}
+
+func insertAll[T any](txn *memdb.Txn, table string, objs []*T) error {
+	for _, o := range objs {
+		if err := txn.Insert(table, o); err != nil {
+			return fmt.Errorf("restore %s: %w", table, err)
+		}
+	}
 	return nil
 }
 

@@ -70,7 +70,7 @@ func TestRestoreWakesBlockedQueries(t *testing.T) {
 		res <- len(got)
 	}()
 	time.Sleep(20 * time.Millisecond)
-	if err := s.Restore(9, nil, []*api.Allocation{{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, ModifyIndex: 9}}, nil, nil); err != nil {
+	if err := s.Restore(9, Dump{Allocs: []*api.Allocation{{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, ModifyIndex: 9}}}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -118,7 +118,7 @@ func TestRestoreOfOlderSnapshotWakesBlockedQueries(t *testing.T) {
 	}()
 	time.Sleep(20 * time.Millisecond)
 	old := []*api.Allocation{{ID: "old", JobID: "j", NodeID: "n1", State: api.AllocRunning, ModifyIndex: 40}}
-	if err := s.Restore(40, nil, old, nil, nil); err != nil {
+	if err := s.Restore(40, Dump{Allocs: old}); err != nil {
 		t.Fatal(err)
 	}
 	select {
