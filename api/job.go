@@ -70,7 +70,15 @@ type JobSpec struct {
 	// of more than one member, what NCCL wants) or NetworkBridge.
 	Network string  `json:"network"`
 	Groups  []Group `json:"groups"`
+	// NodeSelector limits every member of the job to nodes whose Labels
+	// hold all of its pairs. The reserved key NodeSelectorNode matches a
+	// node's ID or Name instead of a label.
+	NodeSelector map[string]string `json:"node_selector,omitempty"`
 }
+
+// NodeSelectorNode is the reserved NodeSelector key whose value must equal
+// the node's ID or Name: pipelines pin every step of a run to one node.
+const NodeSelectorNode = "phalanx.io/node"
 
 // Network modes of a job's tasks.
 const (
@@ -84,6 +92,8 @@ type Group struct {
 	Count   int           `json:"count"`
 	Restart RestartPolicy `json:"restart"`
 	Task    Task          `json:"task"`
+	// Spread puts the group's members on distinct nodes.
+	Spread bool `json:"spread,omitempty"`
 }
 
 // RestartPolicy says how often a failed task is started again. For a gang, a
