@@ -30,4 +30,10 @@
 //     writer is open.
 //
 // A Store is safe for concurrent use.
+//
+// Masker sits in front of a Store's writer and replaces the values of a
+// task's secret variables with *** before anything is stored or followed:
+// line by line, so that a secret split across writes is still caught;
+// each line of a multi-line value on its own; values (lines) shorter than
+// MinSecretLen are not masked (see SecretLines).
 package logs
