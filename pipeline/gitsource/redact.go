@@ -36,7 +36,8 @@ type redactedError struct {
 func (e *redactedError) Error() string   { return e.msg }
 func (e *redactedError) Unwrap() []error { return e.matched }
 
-// redact returns err with every non-empty secret removed from its text.
+// redact returns err with every non-empty secret removed from its text,
+// on one line.
 func redact(err error, secrets ...string) error {
 	if err == nil {
 		return nil
@@ -47,6 +48,10 @@ func redact(err error, secrets ...string) error {
 			msg = strings.ReplaceAll(msg, s, "***")
 		}
 	}
+	// Causes from servers end in newlines or empty details ("repository
+	// not found: "); keep the message on one line.
+	msg = strings.Join(strings.Fields(msg), " ")
+	msg = strings.TrimSuffix(strings.ReplaceAll(msg, ": (", " ("), ":")
 	e := &redactedError{msg: msg}
 	for _, c := range classes {
 		if errors.Is(err, c) {
