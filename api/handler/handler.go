@@ -43,6 +43,8 @@ type Backend interface {
 	TransferLeadership(ctx context.Context, id string) error
 	SaveSnapshot(w io.Writer) error
 	RestoreSnapshot(r io.Reader) error
+
+	PipelineBackend
 }
 
 // Config tunes the API.
@@ -98,6 +100,7 @@ func New(b Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/allocations/updates", h.updateAllocations)
 	mux.HandleFunc("GET /v1/status/leader", h.leader)
 	h.operatorRoutes(mux)
+	h.pipelineRoutes(mux)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
@@ -188,7 +191,13 @@ func (h *handler) getNode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	// Secrets and checkout tokens go to executors only.
+	red := *st
+	red.Allocations = make([]*api.Allocation, len(st.Allocations))
+	for i, a := range st.Allocations {
+		red.Allocations[i] = a.Redacted()
+	}
+	writeJSON(w, http.StatusOK, &red)
 }
 
 // gpuHealth marks a GPU unhealthy (agents) or recovered (operators);

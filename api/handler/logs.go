@@ -14,7 +14,13 @@ import (
 func (h *handler) jobLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
-	alloc, node, err := h.b.LogTarget(r.Context(), r.PathValue("id"), q.Get("alloc"), follow)
+	h.streamLogs(w, r, r.PathValue("id"), q.Get("alloc"), follow)
+}
+
+// streamLogs streams the logs of a job's allocation (alloc, or by default
+// its first member) from the agent that keeps them.
+func (h *handler) streamLogs(w http.ResponseWriter, r *http.Request, jobID, allocID string, follow bool) {
+	alloc, node, err := h.b.LogTarget(r.Context(), jobID, allocID, follow)
 	if err != nil {
 		writeError(w, err)
 		return

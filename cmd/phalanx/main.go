@@ -28,6 +28,16 @@ Usage:
   phalanx node eligible NODE           undo a drain
   phalanx node recover-gpu NODE GPU    put a GPU marked unhealthy back into service
   phalanx pipeline lint FILE [--branch B]  check a .phalanx.yml (and show what a push to B runs)
+  phalanx pipeline run REPO [--ref REF] start a run of a repo's branch, tag or commit
+  phalanx pipeline list [--repo R] [-o json]  pipeline runs
+  phalanx pipeline status RUN [-o json]  a run: each step's state, duration, node, exit code
+  phalanx pipeline logs RUN STEP [-f]  a step's output
+  phalanx pipeline cancel RUN          cancel a run and stop its steps
+  phalanx repo add NAME --url URL [--webhook-secret-file F] [--token-file F] [--queue Q] [--allow-pr-secrets]
+                                      register a repo whose pushes run .phalanx.yml
+  phalanx repo list [-o json] | remove NAME
+  phalanx secret set NAME --repo R --from-file F  a secret for the steps that list it
+  phalanx secret list --repo R [-o json] | remove NAME --repo R
   phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds
   phalanx operator raft peers | remove-peer ID | transfer-leader [ID]
   phalanx operator snapshot save FILE | restore FILE
@@ -71,6 +81,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdOperator(args[1:], stdout, stderr)
 	case "pipeline":
 		err = cmdPipeline(args[1:], stdout, stderr)
+	case "repo":
+		err = cmdRepo(args[1:], stdout, stderr)
+	case "secret":
+		err = cmdSecret(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "phalanx", version)
 	default:

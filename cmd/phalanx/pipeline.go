@@ -12,8 +12,11 @@ import (
 )
 
 func cmdPipeline(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "lint" {
-		return fmt.Errorf("pipeline needs a subcommand (lint): %w", errUsage)
+	if len(args) == 0 {
+		return fmt.Errorf("pipeline needs a subcommand (lint, run, list, status, logs, cancel): %w", errUsage)
+	}
+	if args[0] != "lint" {
+		return pipelineRuns(args[0], args[1:], stdout, stderr)
 	}
 	fs := newFlags("pipeline lint", stderr)
 	branch := fs.String("branch", "", "also show which steps a push to this branch runs, in order")

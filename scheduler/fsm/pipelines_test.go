@@ -13,7 +13,6 @@ import (
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
-
 func runStep(name string, needs ...string) api.RunStep {
 	return api.RunStep{Name: name, Needs: needs, When: []string{"success"}, State: api.RunQueued,
 		Job: api.JobSpec{Name: name, Queue: "default", Priority: 50, Groups: []api.Group{{Name: "step", Count: 1, Task: api.Task{Image: "busybox"}}}}}

@@ -42,6 +42,8 @@ type Config struct {
 	// before a scheduling pass, so thousands of reports a second cost a
 	// few passes, not thousands.
 	ScheduleBatch time.Duration
+	// FetchTimeout bounds reading a run's pipeline file from its repo.
+	FetchTimeout time.Duration
 	// LogOutput receives Raft's log lines (warnings and up).
 	LogOutput io.Writer
 
@@ -66,6 +68,7 @@ func DefaultConfig() Config {
 		TrailingLogs:      10240,
 		ApplyTimeout:      10 * time.Second,
 		ScheduleBatch:     5 * time.Millisecond,
+		FetchTimeout:      2 * time.Minute,
 		LogOutput:         os.Stderr,
 		Now:               time.Now,
 	}
@@ -95,6 +98,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: snapshot threshold %d and interval %v must be >= 1 and >= 1s", c.SnapshotThreshold, c.SnapshotInterval)
 	case c.ApplyTimeout <= 0:
 		return errors.New("server: apply timeout must be > 0")
+	case c.FetchTimeout <= 0:
+		return errors.New("server: fetch timeout must be > 0")
 	case c.Now == nil:
 		return errors.New("server: no clock")
 	}

@@ -84,6 +84,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		}
 	}
 	s.ready.Store(true)
+	var runs compiler
+	defer runs.wg.Wait()
 	since := s.cfg.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -98,6 +100,10 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			}
 		}
 		changed := s.state.Changed()
+		// Runs first: the step jobs they submit are placed in this pass.
+		if err := s.advanceRuns(ctx, &runs); err != nil && ctx.Err() == nil {
+			log.Printf("server: pipeline runs: %v", err)
+		}
 		if err := s.schedule(); err != nil && ctx.Err() == nil {
 			log.Printf("server: schedule: %v", err)
 		}

@@ -1,0 +1,360 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/scheduler"
+)
+
+var runT0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// runSim drives decideRun the way the leader does, with jobs whose ends a
+// test decides.
+type runSim struct {
+	t      *testing.T
+	in     runInput
+	index  uint64
+	jobs   []string // every job registered, in order
+	cancel []string // runs the controller cancelled
+}
+
+func newRunSim(t *testing.T, steps ...api.RunStep) *runSim {
+	r := &api.Run{ID: "app-1", Repo: "app", Event: "push", Ref: "refs/heads/main", Commit: "c0ffee", Compiled: true,
+		State: api.RunQueued, Steps: steps, CreateIndex: 10, ModifyIndex: 10}
+	return &runSim{t: t, index: 10, in: runInput{
+		Run: r, Repo: &api.Repo{Name: "app", URL: "file:///src/app", Token: "tok"},
+		Secrets: map[string]string{}, Jobs: map[string]*api.Job{}, Allocs: map[string][]*api.Allocation{},
+		Nodes: []*api.Node{testNode("n1", 4000, 0)}, Active: []*api.Run{r}, Now: runT0,
+	}}
+}
+
+func testNode(id string, cpu int64, gpus int) *api.Node {
+	n := &api.Node{ID: id, Name: id, Status: api.NodeReady, Resources: api.Resources{CPUMilli: cpu, MemoryBytes: 8 << 30, GPUs: gpus}}
+	for i := 0; i < gpus; i++ {
+		n.GPUs = append(n.GPUs, api.GPU{Index: i, UUID: id + "-gpu", Model: "NVIDIA A100", MemoryBytes: 40 << 30, Healthy: true})
+	}
+	return n
+}
+
+func step(name string, needs ...string) api.RunStep {
+	return api.RunStep{Name: name, Needs: needs, When: []string{whenSuccess}, State: api.RunQueued,
+		Job: api.JobSpec{Name: name, Queue: "ci", Priority: 50, Groups: []api.Group{{Name: "step", Count: 1,
+			Task: api.Task{Image: "busybox", Env: map[string]string{"PHALANX_STEP": name}, Resources: api.Resources{CPUMilli: 500, MemoryBytes: 1 << 20}}}}}}
+}
+
+// pass runs the controller once and applies what it decided.
+func (s *runSim) pass() {
+	s.t.Helper()
+	d := decideRun(s.in)
+	for _, c := range d.Cancel {
+		s.cancel = append(s.cancel, c.RunID)
+	}
+	if d.Advance == nil {
+		return
+	}
+	if d.Advance.ModifyIndex != s.in.Run.ModifyIndex {
+		s.t.Fatalf("decision on index %d, run at %d", d.Advance.ModifyIndex, s.in.Run.ModifyIndex)
+	}
+	s.index++
+	r := d.Advance.Run.Clone()
+	r.ModifyIndex = s.index
+	s.in.Run = r
+	s.in.Active = []*api.Run{r}
+	for _, j := range d.Advance.Jobs {
+		j := j
+		j.State = api.JobQueued
+		s.in.Jobs[j.ID] = &j
+		s.jobs = append(s.jobs, j.ID)
+	}
+}
+
+// settle runs passes until nothing changes.
+func (s *runSim) settle() {
+	s.t.Helper()
+	for i := 0; i < 20; i++ {
+		before := s.in.Run.ModifyIndex
+		s.pass()
+		if s.in.Run.ModifyIndex == before {
+			return
+		}
+	}
+	s.t.Fatal("the controller does not settle")
+}
+
+// end finishes a step's latest job with exit code.
+func (s *runSim) end(stepName string, code int) {
+	s.t.Helper()
+	id := s.in.Run.Step(stepName).JobID()
+	j := s.in.Jobs[id]
+	if j == nil {
+		s.t.Fatalf("step %s has no job", stepName)
+	}
+	j.State, j.FinishTime = api.JobSucceeded, runT0.Add(time.Minute)
+	st := api.AllocSucceeded
+	if code != 0 {
+		j.State, j.Reason, st = api.JobFailed, "step[0] exited with code "+string(rune('0'+code)), api.AllocFailed
+	}
+	s.in.Allocs[id] = []*api.Allocation{{ID: id + "-a", JobID: id, State: st, ExitCode: &code, StartTime: runT0, CreateIndex: s.index}}
+	s.settle()
+}
+
+func (s *runSim) states() map[string]api.RunState {
+	out := map[string]api.RunState{"RUN": s.in.Run.State}
+	for _, st := range s.in.Run.Steps {
+		out[st.Name] = st.State
+	}
+	return out
+}
+
+func (s *runSim) submitted() map[string]bool {
+	out := map[string]bool{}
+	for _, st := range s.in.Run.Steps {
+		if st.JobID() != "" {
+			out[st.Name] = true
+		}
+	}
+	return out
+}
+
+func TestDiamondRunsInDAGOrder(t *testing.T) {
+	s := newRunSim(t, step("a"), step("b", "a"), step("c", "a"), step("d", "b", "c"))
+	s.settle()
+	if s.in.Run.State != api.RunRunning || s.in.Run.NodeID != "n1" {
+		t.Fatalf("run %s on %q", s.in.Run.State, s.in.Run.NodeID)
+	}
+	if diff := cmp.Diff(map[string]bool{"a": true}, s.submitted()); diff != "" {
+		t.Fatalf("first pass submits (-want +got):\n%s", diff)
+	}
+	s.end("a", 0)
+	if diff := cmp.Diff(map[string]bool{"a": true, "b": true, "c": true}, s.submitted()); diff != "" {
+		t.Fatalf("after a (-want +got):\n%s", diff)
+	}
+	s.end("b", 0)
+	if s.submitted()["d"] {
+		t.Fatal("d submitted before c finished")
+	}
+	s.end("c", 0)
+	s.end("d", 0)
+	want := map[string]api.RunState{"RUN": api.RunSucceeded, "a": api.RunSucceeded, "b": api.RunSucceeded, "c": api.RunSucceeded, "d": api.RunSucceeded}
+	if diff := cmp.Diff(want, s.states()); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"app-1-a-0", "app-1-b-0", "app-1-c-0", "app-1-d-0"}, s.jobs); diff != "" {
+		t.Fatalf("jobs (-want +got):\n%s", diff)
+	}
+	// Every job is pinned to the run's node and shares its workspace.
+	for _, id := range s.jobs {
+		spec := s.in.Jobs[id].Spec
+		ws := spec.Groups[0].Task.Workspace
+		if spec.NodeSelector[api.NodeSelectorNode] != "n1" || ws == nil || ws.ID != "app-1" || ws.Checkout.Commit != "c0ffee" || ws.Checkout.Token != "tok" {
+			t.Fatalf("job %s: selector %v, workspace %+v", id, spec.NodeSelector, ws)
+		}
+	}
+}
+
+func TestFailedStepSkipsDependantsAndRunsCleanup(t *testing.T) {
+	cleanup := step("cleanup", "b")
+	cleanup.When = []string{whenFailure}
+	s := newRunSim(t, step("a"), step("b", "a"), step("c", "b"), cleanup)
+	s.settle()
+	s.end("a", 0)
+	s.end("b", 2)
+	want := map[string]api.RunState{"RUN": api.RunRunning, "a": api.RunSucceeded, "b": api.RunFailed, "c": api.RunSkipped, "cleanup": api.RunQueued}
+	if diff := cmp.Diff(want, s.states()); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+	if !s.submitted()["cleanup"] {
+		t.Fatal("the failure step was not submitted")
+	}
+	if got := s.in.Run.Step("c").Reason; got != "needs b failed" {
+		t.Errorf("skip reason %q", got)
+	}
+	s.end("cleanup", 0)
+	if s.in.Run.State != api.RunFailed || !strings.Contains(s.in.Run.Message, "b") {
+		t.Fatalf("run %s: %s", s.in.Run.State, s.in.Run.Message)
+	}
+	if got := s.in.Run.Step("b").ExitCode; got == nil || *got != 2 {
+		t.Errorf("exit code of b: %v", got)
+	}
+}
+
+func TestCleanupStepIsSkippedWhenNothingFails(t *testing.T) {
+	cleanup := step("cleanup")
+	cleanup.When = []string{whenFailure}
+	s := newRunSim(t, step("a"), cleanup)
+	s.settle()
+	if s.submitted()["cleanup"] {
+		t.Fatal("cleanup submitted while a could still fail")
+	}
+	s.end("a", 0)
+	want := map[string]api.RunState{"RUN": api.RunSucceeded, "a": api.RunSucceeded, "cleanup": api.RunSkipped}
+	if diff := cmp.Diff(want, s.states()); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetryRerunsOnlyTheFailedStepForListedExitCodes(t *testing.T) {
+	flaky := step("flaky", "a")
+	flaky.RetryAttempts, flaky.RetryOnExitCodes = 2, []int{3}
+	s := newRunSim(t, step("a"), flaky, step("b", "flaky"))
+	s.settle()
+	s.end("a", 0)
+	s.end("flaky", 3)
+	st := s.in.Run.Step("flaky")
+	if st.State != api.RunQueued || len(st.JobIDs) != 2 || !strings.HasPrefix(st.Reason, "retry 1 of 2") {
+		t.Fatalf("after exit 3: %s %q jobs %v", st.State, st.Reason, st.JobIDs)
+	}
+	s.end("flaky", 4) // not a listed code: no more retries
+	want := map[string]api.RunState{"RUN": api.RunFailed, "a": api.RunSucceeded, "flaky": api.RunFailed, "b": api.RunSkipped}
+	if diff := cmp.Diff(want, s.states()); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"app-1-a-0", "app-1-flaky-0", "app-1-flaky-1"}, s.jobs); diff != "" {
+		t.Fatalf("jobs: only the failed step runs again (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetryThenSucceed(t *testing.T) {
+	flaky := step("flaky")
+	flaky.RetryAttempts = 1
+	s := newRunSim(t, flaky)
+	s.settle()
+	s.end("flaky", 1)
+	s.end("flaky", 0)
+	if s.in.Run.State != api.RunSucceeded || len(s.in.Run.Step("flaky").JobIDs) != 2 {
+		t.Fatalf("run %s, step %+v", s.in.Run.State, s.in.Run.Step("flaky"))
+	}
+}
+
+func TestCancelledStepJobCancelsTheRun(t *testing.T) {
+	s := newRunSim(t, step("a"), step("b", "a"))
+	s.settle()
+	j := s.in.Jobs["app-1-a-0"]
+	j.State, j.Reason = api.JobCancelled, "cancelled by user"
+	s.settle()
+	want := map[string]api.RunState{"RUN": api.RunCancelled, "a": api.RunCancelled, "b": api.RunSkipped}
+	if diff := cmp.Diff(want, s.states()); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+}
+
+func TestConcurrencyGroup(t *testing.T) {
+	for _, cancelInProgress := range []bool{false, true} {
+		older := &api.Run{ID: "app-0", Repo: "app", Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy-main", CreateIndex: 5}
+		s := newRunSim(t, step("a"))
+		s.in.Run.ConcurrencyGroup, s.in.Run.CancelInProgress = "deploy-main", cancelInProgress
+		otherRepo := &api.Run{ID: "lib-0", Repo: "lib", Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy-main", CreateIndex: 4}
+		d := decideRun(runInput{Run: s.in.Run, Repo: s.in.Repo, Nodes: s.in.Nodes, Active: []*api.Run{otherRepo, older, s.in.Run}, Now: runT0})
+		if d.Advance == nil || d.Advance.Run.State != api.RunQueued || !strings.Contains(d.Advance.Run.Message, "waiting for run app-0") {
+			t.Fatalf("cancel_in_progress=%v: the newer run did not wait: %+v", cancelInProgress, d.Advance)
+		}
+		var cancelled []string
+		for _, c := range d.Cancel {
+			cancelled = append(cancelled, c.RunID)
+		}
+		var want []string
+		if cancelInProgress {
+			want = []string{"app-0"}
+		}
+		if diff := cmp.Diff(want, cancelled); diff != "" {
+			t.Errorf("cancel_in_progress=%v: cancelled (-want +got):\n%s", cancelInProgress, diff)
+		}
+		// Once the older run has finished, the newer one starts.
+		older.State = api.RunCancelled
+		d = decideRun(runInput{Run: s.in.Run, Repo: s.in.Repo, Nodes: s.in.Nodes, Active: []*api.Run{otherRepo, s.in.Run}, Now: runT0})
+		if d.Advance == nil || d.Advance.Run.State != api.RunRunning || len(d.Advance.Jobs) != 1 {
+			t.Fatalf("cancel_in_progress=%v: after the older run: %+v", cancelInProgress, d.Advance)
+		}
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	deploy := step("deploy")
+	deploy.Secrets = []string{"API_KEY"}
+	for _, tc := range []struct {
+		name, event string
+		allowPR     bool
+		secrets     map[string]string
+		wantState   api.RunState
+		wantReason  string
+	}{
+		{name: "push gets it", event: "push", secrets: map[string]string{"API_KEY": "hunter2"}, wantState: api.RunQueued},
+		{name: "pull request refused", event: "pull_request", secrets: map[string]string{"API_KEY": "hunter2"}, wantState: api.RunFailed,
+			wantReason: "secret API_KEY is not available to pull requests"},
+		{name: "pull request allowed", event: "pull_request", allowPR: true, secrets: map[string]string{"API_KEY": "hunter2"}, wantState: api.RunQueued},
+		{name: "not set", event: "push", wantState: api.RunFailed, wantReason: "secret API_KEY is not set for repo app"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newRunSim(t, deploy)
+			s.in.Run.Event, s.in.Repo.AllowPRSecrets, s.in.Secrets = tc.event, tc.allowPR, tc.secrets
+			s.settle()
+			st := s.in.Run.Step("deploy")
+			if st.State != tc.wantState || !strings.HasPrefix(st.Reason, tc.wantReason) {
+				t.Fatalf("step %s (%q), want %s (%q)", st.State, st.Reason, tc.wantState, tc.wantReason)
+			}
+			if tc.wantState != api.RunQueued {
+				if len(s.jobs) != 0 || s.in.Run.State != api.RunFailed {
+					t.Fatalf("jobs %v, run %s", s.jobs, s.in.Run.State)
+				}
+				return
+			}
+			task := s.in.Jobs[s.jobs[0]].Spec.Groups[0].Task
+			if task.Env["API_KEY"] != "hunter2" || !cmp.Equal(task.SecretEnv, []string{"API_KEY"}) {
+				t.Fatalf("env %v, secret env %v", task.Env, task.SecretEnv)
+			}
+			if red := task.Redacted(); red.Env["API_KEY"] != api.Redacted || red.Workspace.Checkout.Token != api.Redacted || task.Env["API_KEY"] != "hunter2" {
+				t.Fatalf("redacted %v %+v", red.Env, red.Workspace.Checkout)
+			}
+			// The run keeps the compiled spec: no secret value in it.
+			if _, ok := s.in.Run.Step("deploy").Job.Groups[0].Task.Env["API_KEY"]; ok {
+				t.Fatal("the run stores the secret value")
+			}
+		})
+	}
+}
+
+func TestPickNode(t *testing.T) {
+	gpuStep := step("train")
+	gpuStep.Job.Groups[0].Task.Resources.GPUs = 2
+	big, small, down := testNode("big", 8000, 2), testNode("small", 2000, 0), testNode("down", 16000, 2)
+	down.Status = api.NodeDown
+	usage := map[string]scheduler.Usage{"big": {CPUMilli: 7000}}
+	for _, tc := range []struct {
+		name             string
+		nodes            []*api.Node
+		steps            []api.RunStep
+		pick, wait, fail string
+	}{
+		{name: "most free CPU", nodes: []*api.Node{small, big}, steps: []api.RunStep{step("a")}, pick: "small"},
+		{name: "only one holds the largest step", nodes: []*api.Node{small, big}, steps: []api.RunStep{step("a"), gpuStep}, pick: "big"},
+		{name: "the one that could is down", nodes: []*api.Node{small, down}, steps: []api.RunStep{gpuStep}, wait: "waiting for a ready node that can hold every step"},
+		{name: "no node can", nodes: []*api.Node{small}, steps: []api.RunStep{gpuStep}, fail: "no node can hold step train (cpu 500m, memory 1048576 bytes, 2 GPUs)"},
+		{name: "no nodes yet", steps: []api.RunStep{step("a")}, wait: "waiting for an executor node to register"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, wait, never := pickNode(tc.nodes, usage, tc.steps)
+			got := ""
+			if n != nil {
+				got = n.ID
+			}
+			if got != tc.pick || wait != tc.wait || never != tc.fail {
+				t.Fatalf("got (%q, %q, %q), want (%q, %q, %q)", got, wait, never, tc.pick, tc.wait, tc.fail)
+			}
+		})
+	}
+}
+
+func TestRunNoNodeCanHoldIsRefused(t *testing.T) {
+	gpuStep := step("train")
+	gpuStep.Job.Groups[0].Task.Resources.GPUs = 1
+	s := newRunSim(t, gpuStep)
+	s.settle()
+	if s.in.Run.State != api.RunError || !strings.Contains(s.in.Run.Message, "no node can hold step train") || len(s.jobs) != 0 {
+		t.Fatalf("run %s: %s, jobs %v", s.in.Run.State, s.in.Run.Message, s.jobs)
+	}
+}
