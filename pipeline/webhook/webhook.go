@@ -2,7 +2,10 @@ package webhook
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/phalanx-sched/phalanx/pipeline"
 )
@@ -90,4 +93,26 @@ func Verify(forge string, h http.Header, body []byte, secret []byte) error {
 // wrapping ErrIgnored. A malformed body gives an error naming the field.
 func Parse(forge string, h http.Header, body []byte) (Delivery, error) {
 	return parse(forge, h, body)
+}
+
+// ReadBody reads r to its end, or gives ErrTooLarge once more than MaxBody
+// bytes arrive (a handler then answers 413).
+func ReadBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("webhook: reading the body: %w", err)
+	}
+	if len(b) > MaxBody {
+		return nil, ErrTooLarge
+	}
+	return b, nil
+}
+
+// ignored returns an error wrapping ErrIgnored with the reason.
+func ignored(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrIgnored, fmt.Sprintf(format, args...))
+}
+
+func unknownForge(forge string) error {
+	return fmt.Errorf("%w %q; want one of %s", ErrUnknownForge, forge, strings.Join(Forges, ", "))
 }
