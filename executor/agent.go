@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,9 @@ type Agent struct {
 	api    *client.Client
 	nodeID string
 	out    *reporter
+	ws     *workspaces
+
+	collecting atomic.Bool // a workspace collection is under way
 
 	mu     sync.Mutex
 	tasks  map[string]*task  // started by this process, not yet final
@@ -47,6 +51,8 @@ type task struct {
 	// findOnly: the allocation is to stop and this process never started
 	// it; stop whatever an earlier agent process left of it, start nothing.
 	findOnly bool
+	// secrets are what its log and messages must not show (taskSecrets).
+	secrets []string
 }
 
 // New returns an agent. The node ID is kept in DataDir so a restarted
@@ -66,9 +72,13 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	ws, err := newWorkspaces(filepath.Join(cfg.DataDir, "workspaces"), cfg.Checkout, cfg.WorkspaceGrace, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	c := client.New(cfg.Server)
 	return &Agent{
-		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id,
+		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id, ws: ws,
 		out:   newReporter(c),
 		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}), sick: map[string]string{},
 	}, nil
@@ -214,6 +224,7 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 	if !a.swept {
 		go a.sweep(ctx, listed)
 	}
+	a.collectWorkspaces(allocs)
 	for id := range a.done {
 		if !listed[id] {
 			delete(a.done, id)
@@ -310,10 +321,36 @@ func (a *Agent) stopTask(ctx context.Context, h Handle, al *api.Allocation) {
 // ended.
 func (a *Agent) run(ctx context.Context, t *task) {
 	id := t.alloc.ID
-	w, err := a.logs.Open(id)
+	secrets, short := taskSecrets(&t.alloc.Task)
+	t.secrets = secrets
+	lw, err := a.logs.Open(id)
 	if err != nil {
 		a.finish(t, api.AllocFailed, nil, "cannot open log: "+err.Error())
 		return
+	}
+	var w io.WriteCloser = lw
+	if len(secrets) > 0 {
+		w = logs.NewMasker(lw, secrets)
+	}
+	if len(short) > 0 && !t.findOnly {
+		fmt.Fprintf(w, "[phalanx: secret %s: values (or lines of values) shorter than %d characters are not masked]\n",
+			strings.Join(short, ", "), logs.MinSecretLen)
+	}
+	var prep Prepared
+	if ws := t.alloc.Task.Workspace; ws != nil && !t.findOnly {
+		dir, err := a.ws.acquire(ctx, id, ws)
+		defer a.ws.release(id, ws.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				w.Close()
+				return // the agent is stopping; the next one tries again
+			}
+			fmt.Fprintf(w, "[phalanx: task did not start: workspace not ready: %v]\n", err)
+			w.Close()
+			a.finish(t, api.AllocFailed, nil, "workspace not ready: "+err.Error())
+			return
+		}
+		prep.WorkspaceDir = dir
 	}
 	var h Handle
 	if t.findOnly {
@@ -326,7 +363,7 @@ func (a *Agent) run(ctx context.Context, t *task) {
 			return
 		}
 	} else {
-		h, err = a.rt.Start(ctx, t.alloc, w)
+		h, err = a.rt.Start(ctx, t.alloc, prep, w)
 	}
 	if err != nil {
 		fmt.Fprintf(w, "[phalanx: task did not start: %v]\n", err)
@@ -389,6 +426,7 @@ func (a *Agent) finish(t *task, state api.AllocState, code *int, msg string) <-c
 	delete(a.tasks, t.alloc.ID)
 	a.done[t.alloc.ID] = true
 	a.mu.Unlock()
+	msg = logs.MaskString(msg, t.secrets)
 	return a.out.send(api.AllocUpdate{ID: t.alloc.ID, NodeID: a.nodeID, State: state, ExitCode: code, Message: msg, Time: a.cfg.Now()})
 }
 

@@ -49,7 +49,7 @@ func newFakeRuntime() *fakeRuntime {
 
 func (r *fakeRuntime) Name() string { return "fake" }
 
-func (r *fakeRuntime) Start(ctx context.Context, a *api.Allocation, out io.Writer) (executor.Handle, error) {
+func (r *fakeRuntime) Start(ctx context.Context, a *api.Allocation, prep executor.Prepared, out io.Writer) (executor.Handle, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if p := r.procs[a.ID]; p != nil {

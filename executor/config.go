@@ -14,7 +14,8 @@ type Config struct {
 	Server string
 	// NodeName names the node; default the host name.
 	NodeName string
-	// DataDir keeps the node ID and the allocations' logs and work dirs.
+	// DataDir keeps the node ID, the allocations' logs and work dirs,
+	// and pipeline runs' workspaces (<DataDir>/workspaces).
 	DataDir string
 	// Address is the host:port servers reach this agent's HTTP API on, to
 	// fetch logs.
@@ -39,12 +40,22 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// LogMaxBytes caps each allocation's kept log.
 	LogMaxBytes int64
+	// WorkspaceGrace is how long a pipeline run's workspace directory is
+	// kept once no allocation on this node holds or wants it, so that
+	// retries and later steps find their checkout.
+	WorkspaceGrace time.Duration
+	// Checkout puts a workspace's commit into its directory.
+	Checkout CheckoutFunc
 	// Quiet drops the agent's routine log lines (simulated nodes by the
 	// thousand).
 	Quiet bool
 	// Now is the clock.
 	Now func() time.Time
 }
+
+// DefaultWorkspaceGrace is how long an unused workspace is kept by
+// default.
+const DefaultWorkspaceGrace = 10 * time.Minute
 
 // DefaultConfig returns an agent configuration with defaults filled in,
 // except for what depends on the host (name, resources).
@@ -54,6 +65,8 @@ func DefaultConfig() Config {
 		DataDir:           "phalanx-data/agent",
 		HeartbeatInterval: 3 * time.Second,
 		LogMaxBytes:       10 << 20,
+		WorkspaceGrace:    DefaultWorkspaceGrace,
+		Checkout:          GitCheckout,
 		Ports:             api.DefaultPorts,
 		Now:               time.Now,
 	}
@@ -76,6 +89,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("agent: port range %d-%d is not within 0-65535 with min <= max", c.Ports.Min, c.Ports.Max)
 	case c.HeartbeatInterval < 100*time.Millisecond:
 		return fmt.Errorf("agent: heartbeat interval %v is under 100ms", c.HeartbeatInterval)
+	case c.WorkspaceGrace < 0:
+		return fmt.Errorf("agent: workspace grace %v is negative", c.WorkspaceGrace)
+	case c.Checkout == nil:
+		return errors.New("agent: no checkout function")
 	case c.Now == nil:
 		return errors.New("agent: no clock")
 	}

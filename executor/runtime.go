@@ -14,11 +14,14 @@ import (
 //
 // The protocol:
 //   - Start creates and starts the task of alloc and copies its stdout and
-//     stderr to out until the task ends. Start is idempotent by alloc.ID: if
-//     this runtime already has a task for that allocation (running or
-//     exited, say after an agent restart), Start returns a Handle to it and
-//     starts nothing. An error from Start means no task is running; the
-//     caller reports the allocation failed with the error's text.
+//     stderr to out until the task ends. prep is what the agent made ready
+//     on the host before the call (the workspace's directory, checked
+//     out), which the runtime gives to the task (see Prepared). Start is
+//     idempotent by alloc.ID: if this runtime already has a task for that
+//     allocation (running or exited, say after an agent restart), Start
+//     returns a Handle to it and starts nothing. An error from Start means
+//     no task is running; the caller reports the allocation failed with
+//     the error's text.
 //   - Handle.Wait blocks until the task has ended and its output has been
 //     copied to out, and returns how it ended. A task that exits non-zero is
 //     a Result, not an error; an error means the runtime lost track of it.
@@ -36,8 +39,22 @@ import (
 type Runtime interface {
 	// Name is "docker" or "exec".
 	Name() string
-	Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (Handle, error)
+	Start(ctx context.Context, alloc *api.Allocation, prep Prepared, out io.Writer) (Handle, error)
 }
+
+// Prepared is what the agent made ready on the host for an allocation
+// before it starts the task.
+type Prepared struct {
+	// WorkspaceDir is the host directory of alloc.Task.Workspace, its
+	// checkout done; "" when the task has no workspace. The task sees it
+	// at the workspace's mount path (Docker: a bind mount) or runs in it
+	// (exec), and finds that path in WorkspaceEnv.
+	WorkspaceDir string
+}
+
+// WorkspaceEnv names the variable that tells a task where its workspace
+// is.
+const WorkspaceEnv = "PHALANX_WORKSPACE"
 
 // Finder is implemented by runtimes that can find the task of an
 // allocation started by an earlier agent process without starting

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/strslice"
 	"github.com/docker/go-connections/nat"
@@ -26,12 +27,13 @@ const (
 // containerName is the name of alloc's container.
 func containerName(allocID string) string { return "phalanx-" + allocID }
 
-// containerSpec translates alloc into the container to create. It is pure.
-func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *container.HostConfig, string) {
+// containerSpec translates alloc, with what the agent prepared for it,
+// into the container to create. It is pure.
+func containerSpec(alloc *api.Allocation, prep executor.Prepared, cfg Config) (*container.Config, *container.HostConfig, string) {
 	task := alloc.Task
 	cc := &container.Config{
 		Image:        task.Image,
-		Env:          containerEnv(alloc, cfg),
+		Env:          containerEnv(alloc, prep, cfg),
 		WorkingDir:   task.WorkingDir,
 		ExposedPorts: exposedPorts(alloc, cfg),
 		Labels: map[string]string{
@@ -69,7 +71,22 @@ func containerSpec(alloc *api.Allocation, cfg Config) (*container.Config, *conta
 	if task.Resources.MemoryBytes > 0 {
 		hc.Resources.MemorySwap = task.Resources.MemoryBytes // no swap
 	}
+	if target := workspaceTarget(alloc, prep); target != "" {
+		hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: prep.WorkspaceDir, Target: target}}
+		if cc.WorkingDir == "" {
+			cc.WorkingDir = target
+		}
+	}
 	return cc, hc, containerName(alloc.ID)
+}
+
+// workspaceTarget is where the container sees its workspace; "" when it
+// has none.
+func workspaceTarget(alloc *api.Allocation, prep executor.Prepared) string {
+	if alloc.Task.Workspace == nil || prep.WorkspaceDir == "" {
+		return ""
+	}
+	return executor.WorkspacePath(alloc.Task.Workspace)
 }
 
 // networkMode is the host's network for a task whose job asks for it (a
@@ -112,14 +129,15 @@ func exposedPorts(alloc *api.Allocation, cfg Config) nat.PortSet {
 }
 
 // containerEnv is the task's environment with the GPU variables naming
-// exactly alloc's GPUs; in nvidia mode a GPU-less container gets
+// exactly alloc's GPUs, and PHALANX_WORKSPACE naming its workspace's mount
+// path; in nvidia mode a GPU-less container gets
 // NVIDIA_VISIBLE_DEVICES=void so it never sees the host's GPUs.
-func containerEnv(alloc *api.Allocation, cfg Config) []string {
+func containerEnv(alloc *api.Allocation, prep executor.Prepared, cfg Config) []string {
 	none := ""
 	if cfg.GPUMode == GPUModeNvidia {
 		none = "void"
 	}
-	return executor.TaskEnv(alloc, none)
+	return executor.TaskEnv(alloc, none, workspaceTarget(alloc, prep))
 }
 
 func deviceRequests(uuids []string, mode string) []container.DeviceRequest {

@@ -4,11 +4,13 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/strslice"
 	"github.com/docker/go-connections/nat"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/executor"
 )
 
 func TestContainerSpec(t *testing.T) {
@@ -67,6 +69,7 @@ func TestContainerSpec(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		alloc     func(*api.Allocation)
+		prep      executor.Prepared
 		cfg       func(*Config)
 		wantCfg   func(*container.Config)
 		wantHostC func(*container.HostConfig)
@@ -178,6 +181,34 @@ func TestContainerSpec(t *testing.T) {
 				}}
 			},
 		},
+		{
+			name:  "workspace: bind mount, working dir and variable",
+			alloc: func(a *api.Allocation) { a.Task.WorkingDir, a.Task.Workspace = "", &api.Workspace{ID: "run-1"} },
+			prep:  executor.Prepared{WorkspaceDir: "/var/lib/phalanx/workspaces/run-1"},
+			wantCfg: func(c *container.Config) {
+				c.WorkingDir = "/workspace"
+				c.Env = append(c.Env, "PHALANX_WORKSPACE=/workspace")
+			},
+			wantHostC: func(h *container.HostConfig) {
+				h.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: "/var/lib/phalanx/workspaces/run-1", Target: "/workspace"}}
+			},
+		},
+		{
+			name: "workspace at its own path; the task's working dir wins",
+			alloc: func(a *api.Allocation) {
+				a.Task.Workspace = &api.Workspace{ID: "run-1", MountPath: "/src"}
+				a.Task.Env["PHALANX_WORKSPACE"] = "/elsewhere"
+			},
+			prep:    executor.Prepared{WorkspaceDir: "/ws/run-1"},
+			wantCfg: func(c *container.Config) { c.Env = append(c.Env, "PHALANX_WORKSPACE=/src") },
+			wantHostC: func(h *container.HostConfig) {
+				h.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: "/ws/run-1", Target: "/src"}}
+			},
+		},
+		{
+			name:  "no workspace prepared: nothing mounted",
+			alloc: func(a *api.Allocation) { a.Task.Workspace = &api.Workspace{ID: "run-1"} },
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			alloc, cfg := base(), DefaultConfig()
@@ -194,7 +225,7 @@ func TestContainerSpec(t *testing.T) {
 			if tc.wantHostC != nil {
 				tc.wantHostC(wh)
 			}
-			gotC, gotH, name := containerSpec(alloc, cfg)
+			gotC, gotH, name := containerSpec(alloc, tc.prep, cfg)
 			if name != "phalanx-a1" {
 				t.Errorf("name = %q, want phalanx-a1", name)
 			}

@@ -10,6 +10,13 @@
 // image's default. Containers get an init process, a PID limit, capped
 // json-file logs, no privileges and no added capabilities.
 //
+// Workspaces: a task whose allocation has a workspace, and for which the
+// agent prepared its directory (executor.Prepared), gets that directory
+// bind-mounted at the workspace's mount path (/workspace by default),
+// PHALANX_WORKSPACE set to the mount path, and the mount path as its
+// working directory unless Task.WorkingDir says otherwise. The bind mount
+// names a path on the agent's host, so the engine must run on that host.
+//
 // GPUs: NVIDIA_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES always name exactly
 // the allocation's GPU UUIDs (values from Task.Env are replaced), so a
 // container never sees all GPUs by accident. Config.GPUMode chooses how the

@@ -89,8 +89,8 @@ func (r *Runtime) List(ctx context.Context, nodeID string) ([]string, error) {
 
 // Start starts alloc's container, or returns a Handle to the one that
 // already exists for alloc.ID (see the package documentation).
-func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
-	h, err := r.handle(ctx, alloc, out, true)
+func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, prep executor.Prepared, out io.Writer) (executor.Handle, error) {
+	h, err := r.handle(ctx, alloc, prep, out, true)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Write
 // Find returns a Handle to alloc's existing container, or nil if there is
 // none; it never creates one.
 func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
-	h, err := r.handle(ctx, alloc, out, false)
+	h, err := r.handle(ctx, alloc, executor.Prepared{}, out, false)
 	if err != nil || h == nil {
 		return nil, err // a nil *handle must not become a non-nil Handle
 	}
@@ -110,7 +110,7 @@ func (r *Runtime) Find(ctx context.Context, alloc *api.Allocation, out io.Writer
 // handle returns the Handle this Runtime holds for alloc, or adopts the
 // existing container, or (with create) creates one; nil if none exists
 // and create is false.
-func (r *Runtime) handle(ctx context.Context, alloc *api.Allocation, out io.Writer, create bool) (*handle, error) {
+func (r *Runtime) handle(ctx context.Context, alloc *api.Allocation, prep executor.Prepared, out io.Writer, create bool) (*handle, error) {
 	unlock := r.lock(alloc.ID)
 	defer unlock()
 	r.mu.Lock()
@@ -121,7 +121,7 @@ func (r *Runtime) handle(ctx context.Context, alloc *api.Allocation, out io.Writ
 	}
 	h, err := r.adopt(ctx, alloc.ID, out, create)
 	if err == nil && h == nil && create {
-		h, err = r.create(ctx, alloc, out)
+		h, err = r.create(ctx, alloc, prep, out)
 	}
 	if err != nil || h == nil {
 		return nil, err
@@ -180,14 +180,14 @@ func (r *Runtime) adopt(ctx context.Context, allocID string, out io.Writer, star
 	return h, nil
 }
 
-func (r *Runtime) create(ctx context.Context, alloc *api.Allocation, out io.Writer) (*handle, error) {
+func (r *Runtime) create(ctx context.Context, alloc *api.Allocation, prep executor.Prepared, out io.Writer) (*handle, error) {
 	if alloc.Task.Image == "" {
 		return nil, errors.New("docker: the task has no image")
 	}
 	if err := r.ensureImage(ctx, alloc.Task.Image); err != nil {
 		return nil, err
 	}
-	cc, hc, name := containerSpec(alloc, r.cfg)
+	cc, hc, name := containerSpec(alloc, prep, r.cfg)
 	created, err := r.cli.ContainerCreate(ctx, cc, hc, nil, nil, name)
 	if cerrdefs.IsConflict(err) {
 		// Created by another agent process since we looked.

@@ -123,7 +123,7 @@ func TestMissingImageCannotBePulled(t *testing.T) {
 	forceRemoveOnCleanup(t, cli, alloc.ID)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_, err := rt.Start(ctx, alloc, &runtimetest.Buffer{})
+	_, err := rt.Start(ctx, alloc, executor.Prepared{}, &runtimetest.Buffer{})
 	if err == nil {
 		t.Fatal("Start with a missing image succeeded")
 	}
@@ -150,7 +150,7 @@ func TestOutputOutlivesContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	h, err := rt.Start(ctx, alloc, w)
+	h, err := rt.Start(ctx, alloc, executor.Prepared{}, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestListAndReadopt(t *testing.T) {
 	alloc := runtimetest.Alloc(t, testimage.Name, "echo before; sleep 2; echo after; exit 4")
 	forceRemoveOnCleanup(t, cli, alloc.ID)
 	var out1 runtimetest.Buffer
-	if _, err := rt.Start(context.Background(), alloc, &out1); err != nil {
+	if _, err := rt.Start(context.Background(), alloc, executor.Prepared{}, &out1); err != nil {
 		t.Fatal(err)
 	}
 	out1.WaitFor(t, "before", 20*time.Second)

@@ -7,7 +7,10 @@
 //   - The process starts in a new process group. Its environment is
 //     PATH=/usr/local/bin:/usr/bin:/bin, HOME=<WorkDir>/<alloc ID> and
 //     Task.Env, in that order (Task.Env wins). It runs in Task.WorkingDir if
-//     set, else in <WorkDir>/<alloc ID>, which Start creates.
+//     set, else in its workspace's directory (Prepared.WorkspaceDir) if it
+//     has one, else in <WorkDir>/<alloc ID>, which Start creates. A task
+//     with a workspace gets PHALANX_WORKSPACE set to that directory's host
+//     path: exec tasks see the host's file system, so there is no mount.
 //   - stdout and stderr both go to out, through one pipe, so their relative
 //     order is kept.
 //   - Stop sends SIGTERM to the whole process group and SIGKILL to the group

@@ -70,7 +70,7 @@ func (r *Runtime) Name() string { return "exec" }
 
 // Start runs alloc's task, or returns the Handle of the task this Runtime
 // already runs for alloc.ID.
-func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
+func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, prep executor.Prepared, out io.Writer) (executor.Handle, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Write
 	if e := r.ended(alloc.ID); e != nil {
 		return e, nil
 	}
-	t, err := r.start(alloc, out)
+	t, err := r.start(alloc, prep, out)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Write
 	return t, nil
 }
 
-func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
+func (r *Runtime) start(alloc *api.Allocation, prep executor.Prepared, out io.Writer) (*task, error) {
 	if alloc.ID == "" || alloc.ID == "." || alloc.ID == ".." || strings.ContainsAny(alloc.ID, `/\`+"\x00") {
 		return nil, fmt.Errorf("host: invalid allocation ID %q", alloc.ID)
 	}
@@ -105,13 +105,16 @@ func (r *Runtime) start(alloc *api.Allocation, out io.Writer) (*task, error) {
 		return nil, fmt.Errorf("host: %w", err)
 	}
 	dir := allocDir
-	if alloc.Task.WorkingDir != "" {
+	switch {
+	case alloc.Task.WorkingDir != "":
 		dir = alloc.Task.WorkingDir
+	case prep.WorkspaceDir != "":
+		dir = prep.WorkspaceDir
 	}
 
 	cmd := exec.Command(alloc.Task.Command[0], alloc.Task.Command[1:]...)
 	cmd.Dir = dir
-	cmd.Env = environ(alloc, allocDir)
+	cmd.Env = environ(alloc, allocDir, prep.WorkspaceDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -188,10 +191,11 @@ func (r *Runtime) List(ctx context.Context, nodeID string) ([]string, error) {
 }
 
 // environ returns the task's environment: a fixed PATH and HOME, then
-// the task's variables and the GPU variables naming exactly its GPUs.
-func environ(alloc *api.Allocation, home string) []string {
+// the task's variables, the GPU variables naming exactly its GPUs, and
+// PHALANX_WORKSPACE naming its workspace directory when it has one.
+func environ(alloc *api.Allocation, home, workspace string) []string {
 	base := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home}
-	return append(base, executor.TaskEnv(alloc, "void")...) // exec.Cmd keeps the last value of a repeated name
+	return append(base, executor.TaskEnv(alloc, "void", workspace)...) // exec.Cmd keeps the last value of a repeated name
 }
 
 // task is one host process group.

@@ -46,7 +46,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestNeedsCommand(t *testing.T) {
 	rt := newRuntime(t)
-	_, err := rt.Start(context.Background(), &api.Allocation{ID: "a", Task: api.Task{Image: "busybox"}}, &runtimetest.Buffer{})
+	_, err := rt.Start(context.Background(), &api.Allocation{ID: "a", Task: api.Task{Image: "busybox"}}, executor.Prepared{}, &runtimetest.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "command") {
 		t.Errorf("Start without a command: err = %v", err)
 	}
@@ -110,7 +110,7 @@ func TestRemoveDeletesAllocDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	alloc := runtimetest.Alloc(t, "", "echo x > file")
-	h, err := rt.Start(context.Background(), alloc, &runtimetest.Buffer{})
+	h, err := rt.Start(context.Background(), alloc, executor.Prepared{}, &runtimetest.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	alloc := &api.Allocation{ID: "left-1", Task: api.Task{Command: []string{"sh", "-c", "sleep 60"}}}
-	h, err := first.Start(context.Background(), alloc, io.Discard)
+	h, err := first.Start(context.Background(), alloc, executor.Prepared{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestRestartedRuntimeKillsLeftoverAndReportsLost(t *testing.T) {
 	if ids, err := second.List(context.Background(), ""); err != nil || len(ids) != 1 || ids[0] != "left-1" {
 		t.Fatalf("List = %v, %v", ids, err)
 	}
-	_, err = second.Start(context.Background(), alloc, io.Discard)
+	_, err = second.Start(context.Background(), alloc, executor.Prepared{}, io.Discard)
 	if !errors.Is(err, executor.ErrLost) {
 		t.Fatalf("Start of a leftover: %v, want ErrLost", err)
 	}
@@ -190,7 +190,7 @@ func TestEndedTaskIsNotRunAgain(t *testing.T) {
 	}
 	marker := filepath.Join(t.TempDir(), "runs")
 	alloc := &api.Allocation{ID: "ended-1", Task: api.Task{Command: []string{"sh", "-c", "echo x >> " + marker + "; exit 7"}}}
-	h, err := first.Start(context.Background(), alloc, io.Discard)
+	h, err := first.Start(context.Background(), alloc, executor.Prepared{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestEndedTaskIsNotRunAgain(t *testing.T) {
 	if ids, _ := second.List(context.Background(), ""); len(ids) != 1 || ids[0] != "ended-1" {
 		t.Fatalf("List = %v", ids)
 	}
-	h2, err := second.Start(context.Background(), alloc, io.Discard)
+	h2, err := second.Start(context.Background(), alloc, executor.Prepared{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

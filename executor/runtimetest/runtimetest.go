@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +38,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) executor.Runtime, image str
 		{"StartTwiceStartsOnce", s.startTwice},
 		{"StartAfterExitStartsNothing", s.startAfterExit},
 		{"StopAfterExitIsNoop", s.stopAfterExit},
+		{"Workspace", s.workspace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,9 +105,15 @@ func Alloc(t testing.TB, image, script string) *api.Allocation {
 // Start starts alloc and removes its task when the test ends.
 func Start(t testing.TB, rt executor.Runtime, alloc *api.Allocation, out *Buffer) executor.Handle {
 	t.Helper()
+	return StartPrepared(t, rt, alloc, executor.Prepared{}, out)
+}
+
+// StartPrepared is Start with what an agent would have prepared.
+func StartPrepared(t testing.TB, rt executor.Runtime, alloc *api.Allocation, prep executor.Prepared, out *Buffer) executor.Handle {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := rt.Start(ctx, alloc, out)
+	h, err := rt.Start(ctx, alloc, prep, out)
 	if err != nil {
 		t.Fatalf("Start(%s): %v", alloc.ID, err)
 	}
@@ -273,5 +282,27 @@ func (s suite) stopAfterExit(t *testing.T) {
 	}
 	if diff := cmp.Diff(first, Wait(t, h)); diff != "" {
 		t.Errorf("Result changed after Stop (-before +after):\n%s", diff)
+	}
+}
+
+// workspace: a task with a prepared workspace runs in it, finds it in
+// PHALANX_WORKSPACE, reads what is there and leaves what it writes.
+func (s suite) workspace(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("from the checkout\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	alloc := Alloc(t, s.image, `cat hello.txt && [ "$PHALANX_WORKSPACE" = "$(pwd)" ] && echo in-workspace && echo made > new.txt`)
+	alloc.Task.Workspace = &api.Workspace{ID: "ws-" + alloc.ID}
+	var out Buffer
+	res := Wait(t, StartPrepared(t, s.newRuntime(t), alloc, executor.Prepared{WorkspaceDir: dir}, &out))
+	if res.ExitCode != 0 {
+		t.Fatalf("Result = %+v, output %q", res, out.String())
+	}
+	if diff := cmp.Diff("from the checkout\nin-workspace\n", out.String()); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "new.txt")); err != nil || string(b) != "made\n" {
+		t.Errorf("the file the task wrote: %q, %v", b, err)
 	}
 }

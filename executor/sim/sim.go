@@ -35,7 +35,7 @@ func New() *Runtime { return &Runtime{tasks: map[string]*task{}} }
 func (r *Runtime) Name() string { return "sim" }
 
 // Start starts alloc's simulated task, or returns the one already running.
-func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, out io.Writer) (executor.Handle, error) {
+func (r *Runtime) Start(ctx context.Context, alloc *api.Allocation, prep executor.Prepared, out io.Writer) (executor.Handle, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t := r.tasks[alloc.ID]; t != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/executor"
 	"github.com/phalanx-sched/phalanx/executor/sim"
 )
 
@@ -19,7 +20,7 @@ func TestSimTaskRunsForItsDurationAndExits(t *testing.T) {
 	rt := sim.New()
 	var out strings.Builder
 	start := time.Now()
-	h, err := rt.Start(context.Background(), alloc("a1", map[string]string{"SIM_DURATION": "150ms", "SIM_EXIT": "3"}), &out)
+	h, err := rt.Start(context.Background(), alloc("a1", map[string]string{"SIM_DURATION": "150ms", "SIM_EXIT": "3"}), executor.Prepared{}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestSimTaskRunsForItsDurationAndExits(t *testing.T) {
 }
 
 func TestSimDefaultsEndAtOnceWithZero(t *testing.T) {
-	h, err := sim.New().Start(context.Background(), alloc("a1", nil), io.Discard)
+	h, err := sim.New().Start(context.Background(), alloc("a1", nil), executor.Prepared{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +51,11 @@ func TestSimDefaultsEndAtOnceWithZero(t *testing.T) {
 func TestSimStopStartTwiceAndBadInput(t *testing.T) {
 	rt := sim.New()
 	a := alloc("a1", map[string]string{"SIM_DURATION": "1h"})
-	h1, err := rt.Start(context.Background(), a, io.Discard)
+	h1, err := rt.Start(context.Background(), a, executor.Prepared{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2, _ := rt.Start(context.Background(), a, io.Discard)
+	h2, _ := rt.Start(context.Background(), a, executor.Prepared{}, io.Discard)
 	if h1 != h2 {
 		t.Fatal("a second Start started a second task")
 	}
@@ -68,7 +69,7 @@ func TestSimStopStartTwiceAndBadInput(t *testing.T) {
 		t.Fatalf("Stop after the end: %v", err)
 	}
 	for _, env := range []map[string]string{{"SIM_DURATION": "soon"}, {"SIM_EXIT": "x"}} {
-		if _, err := rt.Start(context.Background(), alloc("bad", env), io.Discard); err == nil {
+		if _, err := rt.Start(context.Background(), alloc("bad", env), executor.Prepared{}, io.Discard); err == nil {
 			t.Errorf("env %v accepted", env)
 		}
 	}
