@@ -38,6 +38,8 @@ Usage:
   phalanx repo list [-o json] | remove NAME
   phalanx secret set NAME --repo R --from-file F  a secret for the steps that list it
   phalanx secret list --repo R [-o json] | remove NAME --repo R
+  phalanx sim --cluster C --workload W [--policy fair|fifo] [--interval D] [-o json]
+                                      the scheduler over a cluster and a workload file, in virtual time
   phalanx gpu list [--gpus KIND]       GPUs this host's discovery finds
   phalanx operator raft peers | remove-peer ID | transfer-leader [ID]
   phalanx operator snapshot save FILE | restore FILE
@@ -85,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRepo(args[1:], stdout, stderr)
 	case "secret":
 		err = cmdSecret(args[1:], stdout, stderr)
+	case "sim":
+		err = cmdSim(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "phalanx", version)
 	default:
