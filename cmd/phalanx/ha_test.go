@@ -30,11 +30,18 @@ type haCluster struct {
 	t       testing.TB
 	bin     string
 	servers []*serverProc
+	ttl     string // the servers' --heartbeat-ttl
 }
 
 func startHACluster(t testing.TB, bin, dir string, n int) *haCluster {
 	t.Helper()
-	c := &haCluster{t: t, bin: bin}
+	return startHAClusterTTL(t, bin, dir, n, "10s")
+}
+
+// startHAClusterTTL is startHACluster with the servers' heartbeat TTL.
+func startHAClusterTTL(t testing.TB, bin, dir string, n int, ttl string) *haCluster {
+	t.Helper()
+	c := &haCluster{t: t, bin: bin, ttl: ttl}
 	var https []string
 	for i := 0; i < n; i++ {
 		sp := &serverProc{id: fmt.Sprintf("s%d", i+1), http: freeAddr(t), raft: freeAddr(t), dir: filepath.Join(dir, fmt.Sprintf("s%d", i+1))}
@@ -62,7 +69,7 @@ func startHACluster(t testing.TB, bin, dir string, n int) *haCluster {
 func (c *haCluster) start(sp *serverProc, join string, expect int) {
 	sp.log = &bytes.Buffer{}
 	args := []string{"server", "--node-id", sp.id, "--data-dir", sp.dir, "--http-addr", sp.http,
-		"--raft-addr", sp.raft, "--heartbeat-ttl", "10s"}
+		"--raft-addr", sp.raft, "--heartbeat-ttl", c.ttl}
 	if expect > 1 {
 		args = append(args, "--bootstrap-expect", fmt.Sprint(expect), "--join", join)
 	}
