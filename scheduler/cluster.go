@@ -10,27 +10,61 @@ import (
 
 // cluster is the free-resource state of every node during one Schedule
 // call. It is built once, in O(nodes + allocations), and then changed only
-// by take and undo as members are placed and gangs rolled back.
+// by take, undo, release and hold as members are placed, gangs rolled
+// back and evictions or reservations tried out. Every change keeps the
+// node index (index.go) and the totals up to date.
 type cluster struct {
 	nodes []nodeState // sorted by node ID
 	// models interns GPU model names; gpuSlot.model indexes it.
-	models []string
-	ready  int // how many nodes are ready
-	// version counts changes to free resources (take and undo); failures
-	// caches, per version, why a demand fits nowhere. A long queue of
-	// identical work that no longer fits is then explained once, not once
-	// per job. Cached answers are exact: they hold for an unchanged state.
+	models  []string
+	classes []nodeClass
+	ready   int // how many nodes are ready
+	// notReady counts the nodes that are not ready by cause, for reasons.
+	notReady []causeCount
+	idx      index
+	// firstFit picks the lowest node ID that fits instead of the best fit
+	// and the lowest free GPU indices without topology (PolicyFIFO).
+	firstFit bool
+	// reserved lists the nodes that carry part of a reservation, sorted.
+	reserved []int
+	// capacity is what the ready nodes offer in total (healthy GPUs only);
+	// free is what is free on them, ignoring reservations.
+	capacity, free amounts
+	// version counts changes to free resources; failures caches, per
+	// version, why a demand fits nowhere. A long queue of identical work
+	// that no longer fits is then explained once, not once per job.
+	// Cached answers are exact: they hold for an unchanged state. never
+	// caches neverFits, which does not depend on what is free.
 	version  uint64
 	failures map[failureKey]failure
-	// domainFree and domainOrder are scratch space for bestDomain, reused
-	// so that choosing GPUs does not allocate.
+	never    map[failureKey]string
+	// Scratch space reused so that the hot paths do not allocate.
 	domainFree, domainOrder []int
+	cands                   []candidate
+}
+
+// amounts is CPU, memory and GPUs summed over nodes or allocations.
+type amounts struct {
+	cpu, mem int64
+	gpus     int
+}
+
+func (a *amounts) add(b amounts) { a.cpu += b.cpu; a.mem += b.mem; a.gpus += b.gpus }
+func (a *amounts) sub(b amounts) { a.cpu -= b.cpu; a.mem -= b.mem; a.gpus -= b.gpus }
+
+// covers reports whether a has at least b of every resource.
+func (a amounts) covers(b amounts) bool { return a.cpu >= b.cpu && a.mem >= b.mem && a.gpus >= b.gpus }
+
+func amountsOf(r api.Resources) amounts {
+	return amounts{cpu: r.CPUMilli, mem: r.MemoryBytes, gpus: max(r.GPUs, 0)}
 }
 
 type failureKey struct {
-	res  api.Resources
-	next bool
-	port bool
+	res      api.Resources
+	next     bool
+	port     bool
+	raw      bool
+	selector string
 }
 
 type failure struct {
@@ -38,33 +72,78 @@ type failure struct {
 	reason  string
 }
 
+// nodeClass is what nodes of the same shape share: totals, GPU model and
+// memory, healthy GPUs and whether they offer ports. Nodes whose GPUs are
+// not all of one model and memory get a class each.
+type nodeClass struct {
+	cpu, mem               int64
+	gpus, healthy          int
+	uniform                bool
+	model                  int // when uniform and gpus > 0
+	gpuMem                 int64
+	ports                  bool
+	invCPU, invMem, invGPU inverse
+}
+
+type classKey struct {
+	cpu, mem      int64
+	gpus, healthy int
+	model         int
+	gpuMem        int64
+	ports         bool
+	own           int // the node's position for a mixed node, else -1
+}
+
 // nodeState is one node's free resources.
 type nodeState struct {
 	node  *api.Node
 	ready bool
+	class int32
 	// domains is how many NVLink domains the node's GPUs form, or 0 when
 	// no GPU has an NVLink peer on the node; see linkDomains.
 	domains  int32
 	freeCPU  int64
 	freeMem  int64
-	freeGPUs int       // healthy and not held
-	gpus     []gpuSlot // sorted by GPU index
+	freeGPUs int // healthy and not held
+	// resCPU, resMem and resGPUs are held for reservations: work that
+	// must not delay them sees only free minus reserved. resGPUs counts
+	// the reserved GPU slots that are free now.
+	resCPU, resMem int64
+	resGPUs        int
+	gpus           []gpuSlot // sorted by GPU index
 	// heldPorts are the held ports in the node's port range, sorted.
 	heldPorts []int
-	// Totals, for scoring shares; see inverse.
-	invCPU, invMem, invGPU inverse
+	bucket    *bucket // nil when not ready
+	// inRes is set once part of a reservation lies on the node (it is
+	// then in cluster.reserved).
+	inRes bool
+	// spreadMark is the spread group that holds this node, see demand.
+	spreadMark uint32
 }
 
 // gpuSlot is one GPU of a node and whether something holds it.
 type gpuSlot struct {
-	index   int
-	model   int // into cluster.models
-	memory  int64
-	uuid    string
-	domain  int32 // NVLink domain, when nodeState.domains > 0
-	healthy bool
-	held    bool
+	index    int
+	model    int // into cluster.models
+	memory   int64
+	uuid     string
+	domain   int32 // NVLink domain, when nodeState.domains > 0
+	healthy  bool
+	held     bool
+	reserved bool
 }
+
+// view is the node's free CPU, memory and GPUs as a demand sees it: with
+// raw set all that is free, otherwise less what reservations hold.
+func (s *nodeState) view(raw bool) (cpu, mem int64, gpus int) {
+	if raw {
+		return s.freeCPU, s.freeMem, s.freeGPUs
+	}
+	return s.freeCPU - s.resCPU, s.freeMem - s.resMem, s.freeGPUs - s.resGPUs
+}
+
+// hasRes reports whether part of a reservation lies on the node.
+func (s *nodeState) hasRes() bool { return s.inRes }
 
 // demand is what one member asks for, with its GPU filter resolved against
 // the cluster's GPU models once.
@@ -74,6 +153,14 @@ type demand struct {
 	// port is set for a gang's rank 0, which also needs a free host port
 	// (see NeedsRendezvousPort).
 	port bool
+	// raw is set for work that ends before every reservation begins: it
+	// may use what reservations hold.
+	raw bool
+	// sel, when not nil, is the nodes the job's node_selector allows.
+	sel *selection
+	// spread, when not 0, marks the group's members as spread: a node
+	// whose spreadMark equals it holds one already.
+	spread uint32
 }
 
 // taken records one tentative placement so that undo can reverse it.
@@ -83,7 +170,7 @@ type taken struct {
 	port  int   // the host port reserved, or 0
 }
 
-func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
+func newCluster(nodes []*api.Node, firstFit bool) *cluster {
 	sorted := make([]*api.Node, 0, len(nodes))
 	for _, n := range nodes {
 		if n != nil {
@@ -93,22 +180,18 @@ func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
 	slices.SortStableFunc(sorted, func(a, b *api.Node) int { return strings.Compare(a.ID, b.ID) })
 	sorted = slices.CompactFunc(sorted, func(a, b *api.Node) bool { return a.ID == b.ID })
 
-	c := &cluster{nodes: make([]nodeState, len(sorted)), failures: map[failureKey]failure{}}
+	c := &cluster{
+		nodes: make([]nodeState, len(sorted)), firstFit: firstFit,
+		failures: map[failureKey]failure{}, never: map[failureKey]string{},
+	}
 	modelIDs := map[string]int{}
-	byID := make(map[string]int, len(sorted))
+	classIDs := map[classKey]int32{}
 	for i, n := range sorted {
-		byID[n.ID] = i
 		s := &c.nodes[i]
 		s.node = n
 		s.ready = n.Status == api.NodeReady && n.Drain == nil
-		if s.ready {
-			c.ready++
-		}
 		s.freeCPU = n.Resources.CPUMilli
 		s.freeMem = n.Resources.MemoryBytes
-		s.invCPU = inverseOf(n.Resources.CPUMilli)
-		s.invMem = inverseOf(n.Resources.MemoryBytes)
-		s.invGPU = inverseOf(int64(len(n.GPUs)))
 		s.gpus = make([]gpuSlot, len(n.GPUs))
 		for j, g := range n.GPUs {
 			m, ok := modelIDs[g.Model]
@@ -121,36 +204,89 @@ func newCluster(nodes []*api.Node, allocs []*api.Allocation) *cluster {
 		}
 		slices.SortStableFunc(s.gpus, func(a, b gpuSlot) int { return a.index - b.index })
 		s.domains = s.linkDomains(n.GPUs)
-	}
-	for _, a := range allocs {
-		if a == nil || !a.Live() {
-			continue
-		}
-		i, ok := byID[a.NodeID]
-		if !ok {
-			continue
-		}
-		s := &c.nodes[i]
-		s.freeCPU -= a.Task.Resources.CPUMilli
-		s.freeMem -= a.Task.Resources.MemoryBytes
-		for _, idx := range a.GPUIndices {
-			if k := s.slot(idx); k >= 0 {
-				s.gpus[k].held = true
-			}
-		}
-		for _, p := range a.Ports {
-			s.holdPort(p)
-		}
-	}
-	for i := range c.nodes {
-		s := &c.nodes[i]
 		for _, g := range s.gpus {
-			if g.healthy && !g.held {
+			if g.healthy {
 				s.freeGPUs++
 			}
 		}
+		s.class = c.classOf(i, classIDs)
+		if !s.ready {
+			c.countNotReady(s)
+		}
 	}
 	return c
+}
+
+// classOf returns node i's class, adding it if it is new.
+func (c *cluster) classOf(i int, ids map[classKey]int32) int32 {
+	s := &c.nodes[i]
+	k := classKey{cpu: s.node.Resources.CPUMilli, mem: s.node.Resources.MemoryBytes, gpus: len(s.gpus), healthy: s.freeGPUs, model: -1, ports: offersPorts(s.node.Ports), own: -1}
+	uniform := true
+	for j, g := range s.gpus {
+		if j == 0 {
+			k.model, k.gpuMem = g.model, g.memory
+		} else if g.model != k.model || g.memory != k.gpuMem {
+			uniform = false
+		}
+	}
+	if !uniform {
+		k.own, k.model, k.gpuMem = i, -1, 0
+	}
+	if id, ok := ids[k]; ok {
+		return id
+	}
+	id := int32(len(c.classes))
+	ids[k] = id
+	c.classes = append(c.classes, nodeClass{
+		cpu: k.cpu, mem: k.mem, gpus: k.gpus, healthy: k.healthy, uniform: uniform, model: k.model, gpuMem: k.gpuMem, ports: k.ports,
+		invCPU: inverseOf(k.cpu), invMem: inverseOf(k.mem), invGPU: inverseOf(int64(k.gpus)),
+	})
+	return id
+}
+
+func (c *cluster) countNotReady(s *nodeState) {
+	why := notReadyCause(s.node)
+	k := slices.IndexFunc(c.notReady, func(cc causeCount) bool { return cc.cause == why })
+	if k < 0 {
+		c.notReady = append(c.notReady, causeCount{cause: why})
+		k = len(c.notReady) - 1
+	}
+	c.notReady[k].n++
+}
+
+// holdAllocs counts what the live allocations hold and builds the index;
+// it is called once, after newCluster.
+func (c *cluster) holdAllocs(units []unit) {
+	for k := range units {
+		u := &units[k]
+		if u.node < 0 {
+			continue
+		}
+		s := &c.nodes[u.node]
+		s.freeCPU -= u.res.cpu
+		s.freeMem -= u.res.mem
+		for _, slot := range u.slots {
+			if !s.gpus[slot].held && s.gpus[slot].healthy {
+				s.freeGPUs--
+			}
+			s.gpus[slot].held = true
+		}
+		for _, p := range u.alloc.Ports {
+			s.holdPort(p)
+		}
+	}
+	c.idx.init(len(c.nodes))
+	for i := range c.nodes {
+		s := &c.nodes[i]
+		if !s.ready {
+			continue
+		}
+		c.ready++
+		cl := &c.classes[s.class]
+		c.capacity.add(amounts{cpu: cl.cpu, mem: cl.mem, gpus: cl.healthy})
+		c.free.add(amounts{cpu: s.freeCPU, mem: s.freeMem, gpus: s.freeGPUs})
+		c.idx.place(c, i)
+	}
 }
 
 // slot returns the position of the GPU with the given index, or -1.
@@ -184,13 +320,23 @@ func modelMatches(glob, model string) bool {
 
 // usable reports whether a free GPU can serve d.
 func (d *demand) usable(g *gpuSlot) bool {
-	return g.healthy && !g.held && d.modelOK[g.model] && g.memory >= d.res.GPUMemoryBytes
+	return g.healthy && !g.held && (d.raw || !g.reserved) && d.modelOK[g.model] && g.memory >= d.res.GPUMemoryBytes
+}
+
+// allows reports whether d may go to node i at all: its selector matches
+// and, for a spread group, no other member is there.
+func (d *demand) allows(s *nodeState, i int) bool {
+	return (d.sel == nil || d.sel.match[i]) && (d.spread == 0 || s.spreadMark != d.spread)
 }
 
 // fits reports whether d fits on node i now.
 func (c *cluster) fits(i int, d *demand) bool {
 	s := &c.nodes[i]
-	if !s.ready || s.freeCPU < d.res.CPUMilli || s.freeMem < d.res.MemoryBytes || s.freeGPUs < d.res.GPUs {
+	if !s.ready || !d.allows(s, i) {
+		return false
+	}
+	cpu, mem, gpus := s.view(d.raw)
+	if cpu < d.res.CPUMilli || mem < d.res.MemoryBytes || gpus < d.res.GPUs {
 		return false
 	}
 	if d.port && s.freePort() == 0 {
@@ -213,37 +359,56 @@ func (c *cluster) fits(i int, d *demand) bool {
 // take places d on node i, holding the GPUs pickGPUs chooses and, if d
 // needs one, the node's lowest free port. The caller has checked fits.
 func (c *cluster) take(i int, d *demand) taken {
-	c.version++
 	s := &c.nodes[i]
-	s.freeCPU -= d.res.CPUMilli
-	s.freeMem -= d.res.MemoryBytes
 	t := taken{node: i}
 	if d.res.GPUs > 0 {
 		t.slots = c.pickGPUs(s, d)
-		for _, k := range t.slots {
-			s.gpus[k].held = true
-		}
-		s.freeGPUs -= len(t.slots)
 	}
 	if d.port {
 		t.port = s.freePort()
 		s.holdPort(t.port)
 	}
+	if d.spread != 0 {
+		s.spreadMark = d.spread
+	}
+	c.change(i, -1, amounts{cpu: d.res.CPUMilli, mem: d.res.MemoryBytes}, t.slots)
 	return t
 }
 
 // undo reverses a take of d.
 func (c *cluster) undo(t taken, d *demand) {
-	c.version++
 	s := &c.nodes[t.node]
-	s.freeCPU += d.res.CPUMilli
-	s.freeMem += d.res.MemoryBytes
-	for _, k := range t.slots {
-		s.gpus[k].held = false
-	}
-	s.freeGPUs += len(t.slots)
 	if t.port != 0 {
 		s.releasePort(t.port)
+	}
+	if d.spread != 0 {
+		s.spreadMark = 0
+	}
+	c.change(t.node, +1, amounts{cpu: d.res.CPUMilli, mem: d.res.MemoryBytes}, t.slots)
+}
+
+// change frees (sign +1) or holds (sign -1) CPU, memory and the GPU slots
+// on node i, keeping the totals and the index in step.
+func (c *cluster) change(i, sign int, r amounts, slots []int) {
+	c.version++
+	s := &c.nodes[i]
+	before := amounts{cpu: s.freeCPU, mem: s.freeMem, gpus: s.freeGPUs}
+	s.freeCPU += int64(sign) * r.cpu
+	s.freeMem += int64(sign) * r.mem
+	for _, k := range slots {
+		g := &s.gpus[k]
+		if g.held != (sign < 0) && g.healthy {
+			s.freeGPUs += sign
+			if g.reserved {
+				s.resGPUs += sign
+			}
+		}
+		g.held = sign < 0
+	}
+	if s.ready {
+		c.free.sub(before)
+		c.free.add(amounts{cpu: s.freeCPU, mem: s.freeMem, gpus: s.freeGPUs})
+		c.idx.move(c, i)
 	}
 }
 

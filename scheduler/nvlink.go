@@ -62,7 +62,7 @@ func (s *nodeState) linkDomains(gpus []api.GPU) int32 {
 // The caller has checked fits.
 func (c *cluster) pickGPUs(s *nodeState, d *demand) []int {
 	dom := -1
-	if s.domains > 0 {
+	if s.domains > 0 && !c.firstFit {
 		dom = c.bestDomain(s, d)
 	}
 	out := make([]int, 0, d.res.GPUs)

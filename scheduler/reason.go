@@ -16,27 +16,44 @@ const (
 	causeGPUMemory     = "gpu_memory too small"
 	causeUnhealthy     = "unhealthy GPUs"
 	causeNoPorts       = "no host ports"
+	causeSpread        = "already hold a member of the spread group"
 	causeCPU           = "not enough CPU"
 	causeMemory        = "not enough memory"
 	causeTooFewFree    = "too few free GPUs"
 	causeNoFreePort    = "no free host port"
+	causeReserved      = "held for a reservation"
 	causeNotReadyOther = "not ready"
 )
 
 // explain says why d fits on no node right now. With next set, the
 // wording refers to the next member of a job that placed some already.
 func (c *cluster) explain(d *demand, next bool) string {
-	if c.ready == 0 {
+	total, ready, noun := len(c.nodes), c.ready, "nodes"
+	if d.sel != nil {
+		if len(d.sel.nodes) == 0 {
+			return "node_selector " + d.sel.text + " matches no node"
+		}
+		total, ready, noun = len(d.sel.nodes), 0, "nodes matching node_selector "+d.sel.text
+		for _, i := range d.sel.nodes {
+			if c.nodes[i].ready {
+				ready++
+			}
+		}
+	}
+	if ready == 0 {
 		// Say why none is ready: "no ready nodes: 2 down, 1 draining".
 		counts, _ := c.causeCounts(d)
+		if d.sel != nil {
+			return "no ready " + noun + joinCounts(counts)
+		}
 		return "no ready nodes" + joinCounts(counts)
 	}
-	if why := c.neverFits(d); why != "" {
+	if why := c.neverFitsCached(d); why != "" {
 		return why
 	}
 	counts, misfits := c.causeCounts(d)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%d nodes fit", len(c.nodes)-misfits, len(c.nodes))
+	fmt.Fprintf(&b, "%d/%d %s fit", total-misfits, total, noun)
 	if next {
 		b.WriteString(" the next")
 	}
@@ -45,22 +62,42 @@ func (c *cluster) explain(d *demand, next bool) string {
 }
 
 // causeCounts counts the nodes d does not fit on by their first cause,
-// most common first.
+// most common first. Nodes of a uniform class in one bucket share their
+// cause, so it costs O(buckets) for most demands.
 func (c *cluster) causeCounts(d *demand) ([]causeCount, int) {
 	var counts []causeCount
 	misfits := 0
-	for i := range c.nodes {
-		why := c.cause(i, d)
-		if why == "" {
-			continue // fits; cannot happen when explain is called
+	add := func(why string, n int) {
+		if why == "" || n == 0 {
+			return
 		}
-		misfits++
+		misfits += n
 		k := slices.IndexFunc(counts, func(cc causeCount) bool { return cc.cause == why })
 		if k < 0 {
 			k = len(counts)
 			counts = append(counts, causeCount{cause: why})
 		}
-		counts[k].n++
+		counts[k].n += n
+	}
+	switch {
+	case d.sel != nil:
+		for _, i := range d.sel.nodes {
+			add(c.cause(i, d), 1)
+		}
+	default:
+		for _, cc := range c.notReady {
+			add(cc.cause, cc.n)
+		}
+		shared := !d.port && d.spread == 0 && (!d.raw || len(c.reserved) == 0)
+		for _, b := range c.idx.list {
+			if shared && c.classes[b.key.class].uniform {
+				add(c.cause(b.nodes.at(0), d), b.nodes.len())
+				continue
+			}
+			for _, i := range b.nodes.all() {
+				add(c.cause(int(i), d), 1)
+			}
+		}
 	}
 	slices.SortFunc(counts, func(a, b causeCount) int {
 		if a.n != b.n {
@@ -90,17 +127,22 @@ type causeCount struct {
 	n     int
 }
 
+// notReadyCause says why a node that is not ready takes no work.
+func notReadyCause(n *api.Node) string {
+	switch {
+	case n.Status == api.NodeReady && n.Drain != nil:
+		return "draining"
+	case n.Status == "":
+		return causeNotReadyOther
+	}
+	return string(n.Status)
+}
+
 // cause returns the first reason d does not fit on node i now, or "".
 func (c *cluster) cause(i int, d *demand) string {
 	s := &c.nodes[i]
 	if !s.ready {
-		switch {
-		case s.node.Status == api.NodeReady && s.node.Drain != nil:
-			return "draining"
-		case s.node.Status == "":
-			return causeNotReadyOther
-		}
-		return string(s.node.Status)
+		return notReadyCause(s.node)
 	}
 	need := d.res.GPUs
 	var model, memory, healthy, free int
@@ -118,6 +160,8 @@ func (c *cluster) cause(i int, d *demand) string {
 		return causeUnhealthy
 	case d.port && !offersPorts(s.node.Ports):
 		return causeNoPorts
+	case d.spread != 0 && s.spreadMark == d.spread:
+		return causeSpread
 	case s.freeCPU < d.res.CPUMilli:
 		return causeCPU
 	case s.freeMem < d.res.MemoryBytes:
@@ -126,6 +170,8 @@ func (c *cluster) cause(i int, d *demand) string {
 		return causeTooFewFree
 	case d.port && s.freePort() == 0:
 		return causeNoFreePort
+	case !c.fits(i, d):
+		return causeReserved
 	}
 	return ""
 }
@@ -154,11 +200,29 @@ func (s *nodeState) countGPUs(d *demand) (model, memory, healthy, free int) {
 	return model, memory, healthy, free
 }
 
-// neverFits returns why d could not fit on any node even if every node were
-// empty, ready and healthy, or "" if some node could hold it.
+// neverFitsCached is neverFits, computed once per demand shape.
+func (c *cluster) neverFitsCached(d *demand) string {
+	key := failureKey{res: d.res, port: d.port}
+	if d.sel != nil {
+		key.selector = d.sel.text
+	}
+	why, ok := c.never[key]
+	if !ok {
+		why = c.neverFits(d)
+		c.never[key] = why
+	}
+	return why
+}
+
+// neverFits returns why d could not fit on any node (that its selector
+// allows) even if every node were empty, ready and healthy, or "" if some
+// node could hold it.
 func (c *cluster) neverFits(d *demand) string {
 	var cpu, mem, gpus, eligible, portless bool
 	for i := range c.nodes {
+		if d.sel != nil && !d.sel.match[i] {
+			continue
+		}
 		s := &c.nodes[i]
 		r := s.node.Resources
 		okCPU, okMem := r.CPUMilli >= d.res.CPUMilli, r.MemoryBytes >= d.res.MemoryBytes
@@ -178,20 +242,24 @@ func (c *cluster) neverFits(d *demand) string {
 		}
 		cpu, mem, gpus, eligible = cpu || okCPU, mem || okMem, gpus || okGPUs, eligible || okEligible
 	}
+	where := ""
+	if d.sel != nil {
+		where = " matching node_selector " + d.sel.text
+	}
 	if portless {
-		return "no node with " + formatResources(d) + " offers host ports (needed for the gang's rendezvous port)"
+		return "no node" + where + " with " + formatResources(d) + " offers host ports (needed for the gang's rendezvous port)"
 	}
 	switch {
 	case !cpu:
-		return "no node has " + formatCPU(d.res.CPUMilli) + " in total"
+		return "no node" + where + " has " + formatCPU(d.res.CPUMilli) + " in total"
 	case !mem:
-		return "no node has " + formatBytes(d.res.MemoryBytes) + " memory in total"
+		return "no node" + where + " has " + formatBytes(d.res.MemoryBytes) + " memory in total"
 	case !gpus:
-		return "no node has " + formatGPUs(d.res.GPUs) + " in total"
+		return "no node" + where + " has " + formatGPUs(d.res.GPUs) + " in total"
 	case !eligible:
-		return "no node has " + formatGPUs(d.res.GPUs) + gpuFilter(d) + " in total"
+		return "no node" + where + " has " + formatGPUs(d.res.GPUs) + gpuFilter(d) + " in total"
 	}
-	return "no node has " + formatResources(d) + " in total"
+	return "no node" + where + " has " + formatResources(d) + " in total"
 }
 
 func gpuFilter(d *demand) string {

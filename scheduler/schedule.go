@@ -6,76 +6,289 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
 )
 
 // Schedule places as much of in.Jobs as fits on in.Nodes, given the
-// resources in.Allocs already hold, and says why the rest waits.
+// resources in.Allocs already hold, evicts running work where the rules
+// allow it, and says why the rest waits. docs/scheduling.md states the
+// rules for users; in brief, with PolicyFair:
 //
-// Jobs are taken in order of Priority (highest first), then SubmitTime
-// (oldest first), then ID; only queued and running jobs are considered.
-// Each member goes to the ready node that fits it and leaves the least
-// free resources (best fit), and holds free matching GPUs of that node:
-// the lowest indices, inside one NVLink domain when the node reports
-// NVLink peers (see pickGPUs). A gang job is placed whole or not at all; a
-// non-gang job places the members that fit. Rank 0 of a gang of more than
-// one member also holds its node's lowest free host port (Placement.Ports),
-// the gang's rendezvous port. Schedule is deterministic and does not
-// modify in.
+//   - Queues are taken by weighted dominant-resource fair share of what
+//     their jobs hold (lowest first, ties by name), jobs within a queue by
+//     priority capped at the queue's MaxPriority (highest first), then
+//     SubmitTime (oldest first), then ID. Only queued and running jobs are
+//     considered; a job whose queue is unknown waits.
+//   - A job waits while its queue's quota, or (without Borrow) its fair
+//     share, would be exceeded.
+//   - Each member goes to the ready node, allowed by the job's
+//     node_selector and not holding another member of a spread group,
+//     that fits it best (see score), and holds free matching GPUs of that
+//     node: the lowest indices, inside one NVLink domain when the node
+//     reports NVLink peers (see pickGPUs). A gang job is placed whole or
+//     not at all; a non-gang job places the members that fit. Rank 0 of a
+//     gang of more than one member also holds its node's lowest free host
+//     port (Placement.Ports), the gang's rendezvous port.
+//   - A job that does not fit waits for stopping allocations that would
+//     make room, else preempts (see preempt), else, if it is the first such
+//     job, gets a reservation (see reserveAhead). Work after it is placed
+//     only if it cannot delay any reservation.
+//
+// PolicyFIFO is described at its constant. Schedule is deterministic and
+// does not modify in.
 func Schedule(in Input) Plan {
-	c := newCluster(in.Nodes, in.Allocs)
-	var plan Plan
-	for _, req := range orderJobs(in.Jobs) {
-		placed, why := c.placeJob(req)
-		if len(placed) > 0 {
-			plan.Jobs = append(plan.Jobs, JobPlacement{JobID: req.Job.ID, Placements: placed})
-		}
-		if why != "" {
-			plan.Pending = append(plan.Pending, Pending{JobID: req.Job.ID, Reason: why})
-		}
-	}
-	return plan
+	p := newPass(in)
+	p.run()
+	return p.plan
 }
 
-// orderJobs returns the requests Schedule considers, in the order it
-// places them.
-func orderJobs(reqs []*JobRequest) []*JobRequest {
-	out := make([]*JobRequest, 0, len(reqs))
-	for _, r := range reqs {
-		if r == nil || r.Job == nil || len(r.Members) == 0 {
+// Bounds on the costly work for jobs that do not fit, per pass, so that a
+// pass over a long queue stays fast. Later jobs keep their plain reason.
+const (
+	maxBlockedTries = 32 // jobs that may try waiting, preempting or reserving
+	maxTrials       = 48 // trial placements per job trying those
+	maxVictims      = 512
+)
+
+// queued is one job to place in this pass.
+type queued struct {
+	job     *api.Job
+	info    *jobInfo
+	members []Member
+	prio    int // priority capped at the queue's MaxPriority
+	queue   *queueState
+}
+
+// pass is the state of one Schedule call.
+type pass struct {
+	in          Input
+	fifo        bool
+	gap         int
+	c           *cluster
+	units       []unit
+	jobs        map[string]*jobInfo
+	running     []*jobInfo // jobs holding live allocations, by ID
+	queues      []*queueState
+	byName      map[string]*queueState
+	totalWeight uint64
+	sels        map[string]*selection
+	spreadSeq   uint32
+	unknown     []*queued // jobs of unknown queues
+	plan        Plan
+	// firstRes is the earliest reservation's time; hasRes is set once
+	// there is one. walltimeRes is set once the first job that does not
+	// fit got its reservation.
+	firstRes    time.Time
+	hasRes      bool
+	walltimeRes bool
+	tries       int
+	blocker     string // PolicyFIFO: the first job that did not fit
+}
+
+func newPass(in Input) *pass {
+	p := &pass{in: in, fifo: in.Policy == PolicyFIFO, gap: in.PreemptionGap, jobs: map[string]*jobInfo{}, byName: map[string]*queueState{}, sels: map[string]*selection{}}
+	if p.gap == 0 {
+		p.gap = DefaultPreemptionGap
+	}
+	p.c = newCluster(in.Nodes, p.fifo)
+	p.collectJobs()
+	p.collectQueues()
+	p.c.holdAllocs(p.units)
+	return p
+}
+
+func (p *pass) run() {
+	reqs := p.requests()
+	if p.fifo {
+		slices.SortFunc(reqs, func(a, b *queued) int {
+			if c := a.job.SubmitTime.Compare(b.job.SubmitTime); c != 0 {
+				return c
+			}
+			return strings.Compare(a.job.ID, b.job.ID)
+		})
+		for _, r := range reqs {
+			p.consider(r)
+		}
+	} else {
+		h := &queueHeap{capacity: p.c.capacity}
+		for _, q := range p.queues {
+			if len(q.reqs) > 0 {
+				h.push(q)
+			}
+		}
+		for len(h.qs) > 0 {
+			q := h.pop()
+			r := q.reqs[q.next]
+			q.next++
+			p.consider(r)
+			if q.next < len(q.reqs) {
+				h.push(q)
+			}
+		}
+	}
+	for _, r := range p.unknown {
+		p.pend(r, fmt.Sprintf("unknown queue %s", queueName(r.job)))
+	}
+}
+
+// requests returns the jobs to consider and files each under its queue
+// in queue order.
+func (p *pass) requests() []*queued {
+	var out []*queued
+	for _, jr := range p.in.Jobs {
+		if jr == nil || jr.Job == nil || len(jr.Members) == 0 {
 			continue
 		}
-		if r.Job.State != api.JobQueued && r.Job.State != api.JobRunning {
+		j := jr.Job
+		if j.State != api.JobQueued && j.State != api.JobRunning {
 			continue
 		}
+		info := p.jobs[j.ID]
+		if info.req != nil {
+			continue // a duplicate ID: the first one counts
+		}
+		r := &queued{job: j, info: info, members: sortedMembers(jr.Members), prio: j.Priority, queue: info.queue}
+		info.req = r
+		if r.queue == nil {
+			p.unknown = append(p.unknown, r)
+			continue
+		}
+		r.prio = r.queue.q.ClampPriority(j.Priority)
+		r.queue.reqs = append(r.queue.reqs, r)
 		out = append(out, r)
 	}
-	slices.SortStableFunc(out, func(a, b *JobRequest) int {
-		if c := cmp.Compare(b.Job.Priority, a.Job.Priority); c != 0 {
-			return c
-		}
-		if c := a.Job.SubmitTime.Compare(b.Job.SubmitTime); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Job.ID, b.Job.ID)
-	})
+	for _, q := range p.queues {
+		slices.SortFunc(q.reqs, func(a, b *queued) int {
+			if c := cmp.Compare(b.prio, a.prio); c != 0 {
+				return c
+			}
+			if c := a.job.SubmitTime.Compare(b.job.SubmitTime); c != 0 {
+				return c
+			}
+			return strings.Compare(a.job.ID, b.job.ID)
+		})
+	}
+	slices.SortFunc(p.unknown, func(a, b *queued) int { return strings.Compare(a.job.ID, b.job.ID) })
 	return out
 }
 
-// placeJob places one job's members and returns the placements and, if
-// any member is left unplaced, why.
-func (c *cluster) placeJob(req *JobRequest) ([]Placement, string) {
-	job := req.Job
-	members := sortedMembers(req.Members)
-	if why := validate(job, members); why != "" {
-		return nil, why
+func (p *pass) pend(r *queued, why string) {
+	p.plan.Pending = append(p.plan.Pending, Pending{JobID: r.job.ID, Reason: why})
+}
+
+// consider places one job, or says why it waits and tries to make room.
+func (p *pass) consider(r *queued) {
+	job := r.job
+	if why := validate(job, r.members); why != "" {
+		p.pend(r, why)
+		return
 	}
+	if p.blocker != "" {
+		p.pend(r, fmt.Sprintf("waiting behind job %s (fifo)", p.blocker))
+		return
+	}
+	members := r.members
+	limited := ""
+	if job.Spec.Gang {
+		// A job that waits for its queue blocks nothing, not even with
+		// PolicyFIFO: capacity is not what it waits for.
+		if why, _ := p.limit(r.queue, p.need(job, members)); why != "" {
+			p.pend(r, why)
+			return
+		}
+	} else {
+		n := 0
+		for n < len(members) {
+			if why, _ := p.limit(r.queue, p.need(job, members[:n+1])); why != "" {
+				limited = why
+				break
+			}
+			n++
+		}
+		members = members[:n]
+		if n == 0 {
+			p.pend(r, limited)
+			return
+		}
+	}
+	raw := p.hasRes && job.Spec.Walltime > 0 && !p.in.Now.Add(job.Spec.Walltime.D()).After(p.firstRes)
+	att := p.attempt(r, members, job.Spec.Gang, raw)
+	if len(att.takes) > 0 {
+		placed := make([]Placement, len(att.takes))
+		for i, t := range att.takes {
+			placed[i] = p.c.placement(att.members[i], t)
+			r.queue.used.add(amountsOf(job.Spec.Groups[att.members[i].GroupIndex].Task.Resources))
+		}
+		p.plan.Jobs = append(p.plan.Jobs, JobPlacement{JobID: job.ID, Placements: placed})
+	}
+	switch {
+	case att.why == "" && limited == "":
+		return
+	case att.why == "":
+		p.pend(r, fmt.Sprintf("%d of %d members placed; %s", len(att.takes), len(r.members), limited))
+		return
+	}
+	why := att.why
+	if !job.Spec.Gang && len(att.takes) > 0 {
+		why = fmt.Sprintf("%d of %d members placed; %s", len(att.takes), len(r.members), why)
+	}
+	if !att.never {
+		if p.fifo {
+			p.blocker = job.ID
+		} else if p.tries < maxBlockedTries {
+			p.tries++
+			if made := p.makeRoom(r, att.left); made != "" {
+				why = made + "; " + why
+			}
+		}
+	}
+	p.pend(r, why)
+}
+
+// need is what the members ask for in total.
+func (p *pass) need(job *api.Job, members []Member) amounts {
+	var a amounts
+	for _, m := range members {
+		a.add(amountsOf(job.Spec.Groups[m.GroupIndex].Task.Resources))
+	}
+	return a
+}
+
+// attempt is the outcome of placing some members of a job.
+type attempt struct {
+	members []Member  // the members placed, in order
+	demands []*demand // their demands, for undo
+	takes   []taken   // their placements
+	left    []Member  // the members not placed
+	why     string    // why some are left, or ""
+	never   bool      // they could not fit even on an idle cluster
+}
+
+// undo reverses every take of the attempt.
+func (a *attempt) undo(c *cluster) {
+	for i := len(a.takes) - 1; i >= 0; i-- {
+		c.undo(a.takes[i], a.demands[i])
+	}
+}
+
+// attempt places the members: all or none with gang set, else those that
+// fit. raw lets them use what reservations hold.
+func (p *pass) attempt(r *queued, members []Member, gang, raw bool) attempt {
+	job := r.job
+	c := p.c
+	sel := c.selectionFor(job.Spec.NodeSelector, p.sels)
 	demands := make([]*demand, len(job.Spec.Groups))
 	var rank0 *demand // the group's demand plus a rendezvous port
 	demandOf := func(m Member) *demand {
 		if demands[m.GroupIndex] == nil {
 			d := c.demandFor(job.Spec.Groups[m.GroupIndex].Task.Resources)
+			d.raw, d.sel = raw, sel
+			if job.Spec.Groups[m.GroupIndex].Spread {
+				p.spreadSeq++
+				d.spread = p.spreadSeq
+			}
 			demands[m.GroupIndex] = &d
 		}
 		if !NeedsRendezvousPort(job, m) {
@@ -88,65 +301,46 @@ func (c *cluster) placeJob(req *JobRequest) ([]Placement, string) {
 		}
 		return rank0
 	}
-	if job.Spec.Gang {
-		return c.placeGang(members, demandOf)
-	}
-	return c.placeEach(members, len(job.Spec.Groups), demandOf)
-}
-
-// placeGang places every member or, rolling back what it took, none.
-func (c *cluster) placeGang(members []Member, demandOf func(Member) *demand) ([]Placement, string) {
-	takes := make([]taken, 0, len(members))
-	for i, m := range members {
-		d := demandOf(m)
-		n, why := c.find(d, i > 0)
-		if n < 0 {
-			for j, t := range takes {
-				c.undo(t, demandOf(members[j]))
-			}
-			switch i {
-			case 0:
-				return nil, fmt.Sprintf("gang of %d: %s", len(members), why)
-			case 1:
-				return nil, fmt.Sprintf("gang of %d: only 1 member fits; %s", len(members), why)
-			}
-			return nil, fmt.Sprintf("gang of %d: only %d members fit; %s", len(members), i, why)
-		}
-		takes = append(takes, c.take(n, d))
-	}
-	out := make([]Placement, len(takes))
-	for i, t := range takes {
-		out[i] = c.placement(members[i], t)
-	}
-	return out, ""
-}
-
-// placeEach places each member that fits on its own.
-func (c *cluster) placeEach(members []Member, groups int, demandOf func(Member) *demand) ([]Placement, string) {
-	var out []Placement
-	var why string
-	// Placing only uses resources up, so once a group's member does not
-	// fit, none of that group's later members will.
-	failed := make([]bool, groups)
+	var a attempt
+	failed := make([]bool, len(job.Spec.Groups))
 	for _, m := range members {
 		if failed[m.GroupIndex] {
+			a.left = append(a.left, m)
 			continue
 		}
 		d := demandOf(m)
-		n, reason := c.find(d, false)
-		if n < 0 {
-			failed[m.GroupIndex] = true
-			if why == "" {
-				why = reason
-			}
+		n, why := c.find(d, len(a.takes) > 0 && gang)
+		if n >= 0 {
+			a.members = append(a.members, m)
+			a.demands = append(a.demands, d)
+			a.takes = append(a.takes, c.take(n, d))
 			continue
 		}
-		out = append(out, c.placement(m, c.take(n, d)))
+		if a.why == "" {
+			a.why = why
+			a.never = why == c.neverFitsCached(d) || d.sel != nil && len(d.sel.nodes) == 0
+		}
+		if gang {
+			placed := len(a.takes)
+			a.undo(c)
+			a.members, a.demands, a.takes = nil, nil, nil
+			a.left = members
+			switch placed {
+			case 0:
+				a.why = fmt.Sprintf("gang of %d: %s", len(members), why)
+			case 1:
+				a.why = fmt.Sprintf("gang of %d: only 1 member fits; %s", len(members), why)
+			default:
+				a.why = fmt.Sprintf("gang of %d: only %d members fit; %s", len(members), placed, why)
+			}
+			return a
+		}
+		// Placing only uses resources up, so once a group's member does
+		// not fit, none of that group's later members will.
+		failed[m.GroupIndex] = true
+		a.left = append(a.left, m)
 	}
-	if why != "" && len(out) > 0 {
-		why = fmt.Sprintf("%d of %d members placed; %s", len(out), len(members), why)
-	}
-	return out, why
+	return a
 }
 
 // sortedMembers returns the members in group, then index order, without

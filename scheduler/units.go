@@ -1,0 +1,147 @@
+package scheduler
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
+
+// unit is one live allocation as a pass sees it.
+type unit struct {
+	alloc *api.Allocation
+	node  int      // position in cluster.nodes, or -1 for an unknown node
+	job   *jobInfo // nil when its job is in neither Jobs nor Running
+	res   amounts  // CPU, memory and the GPUs it holds
+	slots []int    // its GPUs' positions on the node
+	// stopping is set for an allocation asked to stop (DesiredStop);
+	// claimed once a reservation counts on the room it frees.
+	stopping, claimed bool
+}
+
+// jobInfo is what a pass knows of a job that is placed or to place.
+type jobInfo struct {
+	job      *api.Job
+	queue    *queueState // nil for an unknown queue
+	prio     int         // capped at the queue's MaxPriority
+	units    []*unit     // its live allocations, by ID
+	holds    amounts     // what they hold
+	work     int64       // GPU-seconds they have run
+	req      *queued    // set when it is also to be placed
+	stopping bool        // some allocation is stopping
+	evicted  bool        // this plan evicts it
+}
+
+// collectJobs indexes the jobs of Jobs and Running and the live
+// allocations, sorted by ID so that no input order decides anything.
+func (p *pass) collectJobs() {
+	add := func(j *api.Job) {
+		if j != nil && p.jobs[j.ID] == nil {
+			p.jobs[j.ID] = &jobInfo{job: j, prio: j.Priority}
+		}
+	}
+	for _, r := range p.in.Jobs {
+		if r != nil {
+			add(r.Job)
+		}
+	}
+	for _, j := range p.in.Running {
+		add(j)
+	}
+	c := p.c
+	pos := make(map[string]int, len(c.nodes))
+	for i := range c.nodes {
+		pos[c.nodes[i].node.ID] = i
+	}
+	allocs := make([]*api.Allocation, 0, len(p.in.Allocs))
+	for _, a := range p.in.Allocs {
+		if a != nil && a.Live() {
+			allocs = append(allocs, a)
+		}
+	}
+	slices.SortStableFunc(allocs, func(a, b *api.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	allocs = slices.CompactFunc(allocs, func(a, b *api.Allocation) bool { return a.ID == b.ID })
+	p.units = make([]unit, len(allocs))
+	for k, a := range allocs {
+		u := &p.units[k]
+		u.alloc, u.node, u.job = a, -1, p.jobs[a.JobID]
+		u.res = amounts{cpu: a.Task.Resources.CPUMilli, mem: a.Task.Resources.MemoryBytes, gpus: len(a.GPUIndices)}
+		u.stopping = a.DesiredState == api.DesiredStop
+		if i, ok := pos[a.NodeID]; ok {
+			u.node = i
+			s := &c.nodes[i]
+			for _, idx := range a.GPUIndices {
+				if slot := s.slot(idx); slot >= 0 && !slices.Contains(u.slots, slot) {
+					u.slots = append(u.slots, slot)
+				}
+			}
+		}
+		if j := u.job; j != nil {
+			j.units = append(j.units, u)
+			j.holds.add(u.res)
+			j.work += gpuSeconds(a, p.in.Now)
+			j.stopping = j.stopping || u.stopping
+		}
+	}
+	for _, j := range p.jobs {
+		if len(j.units) > 0 {
+			p.running = append(p.running, j)
+		}
+	}
+	slices.SortFunc(p.running, func(a, b *jobInfo) int { return strings.Compare(a.job.ID, b.job.ID) })
+}
+
+// collectQueues builds the queues, files every job under its own and
+// counts what each queue's allocations hold.
+func (p *pass) collectQueues() {
+	if p.in.Queues != nil {
+		for _, q := range p.in.Queues {
+			if p.byName[q.Name] == nil {
+				p.byName[q.Name] = &queueState{q: q, weight: uint64(q.EffectiveWeight())}
+			}
+		}
+	} else {
+		for _, j := range p.jobs {
+			name := queueName(j.job)
+			if p.byName[name] == nil {
+				p.byName[name] = &queueState{q: api.Queue{Name: name, Weight: 1, Borrow: true}, weight: 1}
+			}
+		}
+	}
+	for _, q := range p.byName {
+		p.queues = append(p.queues, q)
+		p.totalWeight += q.weight
+	}
+	slices.SortFunc(p.queues, func(a, b *queueState) int { return strings.Compare(a.q.Name, b.q.Name) })
+	for _, j := range p.jobs {
+		if q := p.byName[queueName(j.job)]; q != nil {
+			j.queue = q
+			j.prio = q.q.ClampPriority(j.job.Priority)
+			q.used.add(j.holds)
+		}
+	}
+}
+
+// release frees what u holds on its node, as if it had ended; hold
+// reverses it.
+func (p *pass) release(u *unit) {
+	if u.node < 0 {
+		return
+	}
+	s := &p.c.nodes[u.node]
+	for _, port := range u.alloc.Ports {
+		s.releasePort(port)
+	}
+	p.c.change(u.node, +1, amounts{cpu: u.res.cpu, mem: u.res.mem}, u.slots)
+}
+
+func (p *pass) hold(u *unit) {
+	if u.node < 0 {
+		return
+	}
+	s := &p.c.nodes[u.node]
+	for _, port := range u.alloc.Ports {
+		s.holdPort(port)
+	}
+	p.c.change(u.node, -1, amounts{cpu: u.res.cpu, mem: u.res.mem}, u.slots)
+}
