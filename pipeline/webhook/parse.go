@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -55,10 +56,18 @@ func decode(what string, body []byte, v any, strict bool) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("%s payload: byte %d: not valid JSON: the body ends early", what, len(body))
 	case errors.As(err, &syntax):
 		return fmt.Errorf("%s payload: byte %d: not valid JSON: %v", what, syntax.Offset, err)
 	case errors.As(err, &typ):
-		return fmt.Errorf("%s payload: byte %d: field %s: want %s, got a JSON %s", what, typ.Offset, typ.Field, typ.Type, typ.Value)
+		// The shared push fields sit in an embedded struct, whose Go name
+		// is no part of the JSON.
+		field := strings.ReplaceAll(typ.Field, "pushPayload.", "")
+		if field == "" {
+			return fmt.Errorf("%s payload: byte %d: want a JSON object, got a JSON %s", what, typ.Offset, typ.Value)
+		}
+		return fmt.Errorf("%s payload: byte %d: field %s: want %s, got a JSON %s", what, typ.Offset, field, typ.Type, typ.Value)
 	}
 	return fmt.Errorf("%s payload: %v", what, err)
 }
