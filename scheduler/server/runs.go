@@ -345,7 +345,10 @@ func followJob(in runInput, r *api.Run, st *api.RunStep, id string) *api.Job {
 	}
 	switch j.State {
 	case api.JobQueued:
-		st.State, st.Reason = api.RunQueued, j.Reason
+		st.State = api.RunQueued
+		if j.Reason != "" {
+			st.Reason = j.Reason
+		}
 	case api.JobRunning:
 		st.State, st.Reason = api.RunQueued, "starting"
 		if last != nil && last.State == api.AllocRunning {
