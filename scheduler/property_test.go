@@ -203,7 +203,9 @@ func checkPlan(t *testing.T, label string, in Input, plan Plan) {
 				t.Fatalf("%s: job %s: %s[%d] holds ports %v, needs a rendezvous port: %v", label, j.ID, p.Member.Group, p.Member.Index, p.Ports, want)
 			}
 			ports += len(p.Ports)
-			checkNVLinkChoice(t, label+": job "+j.ID, n, *u, r, p)
+			if in.Policy != PolicyFIFO {
+				checkNVLinkChoice(t, label+": job "+j.ID, n, *u, r, p)
+			}
 			u.Add(r, p.GPUIndices, p.Ports)
 		}
 		if j.Spec.Gang && j.Members() > 1 && ports != 1 {
