@@ -114,7 +114,7 @@ type nodeState struct {
 	// heldPorts are the held ports in the node's port range, sorted;
 	// resPorts the ports reservations hold, sorted.
 	heldPorts, resPorts []int
-	bucket    *bucket // nil when not ready
+	bucket              *bucket // nil when not ready
 	// inRes is set once part of a reservation lies on the node (it is
 	// then in cluster.reserved).
 	inRes bool
