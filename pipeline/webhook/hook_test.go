@@ -42,7 +42,7 @@ func TestPostReceiveHook(t *testing.T) {
 			return
 		}
 		mu.Lock()
-		reqs = append(reqs, request{r.URL.Path, r.Header.Clone(), body})
+		reqs = append(reqs, request{r.URL.Path + "?" + r.URL.RawQuery, r.Header.Clone(), body})
 		mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
@@ -77,7 +77,7 @@ func TestPostReceiveHook(t *testing.T) {
 	}
 	run(bare, "config", "phalanx.addr", srv.URL+"/")
 	run(bare, "config", "phalanx.cloneurl", "https://git.example.com/trainer.git")
-	run(bare, "config", "phalanx.repo", "team/trainer")
+	run(bare, "config", "phalanx.repo", "trainer")
 
 	run(base, "init", "-q", "-b", "main", work)
 	commit := func(file string) string {
@@ -121,7 +121,7 @@ func TestPostReceiveHook(t *testing.T) {
 	for _, w := range want {
 		found := false
 		for _, r := range reqs {
-			if r.path != "/v1/hooks/generic" {
+			if r.path != "/v1/hooks/generic?repo=trainer" {
 				t.Errorf("POST to %s", r.path)
 			}
 			if err := Verify(Generic, r.header, r.body, []byte(token)); err != nil {
@@ -144,7 +144,7 @@ func TestPostReceiveHook(t *testing.T) {
 			if d.Event.Kind != w.kind || d.Event.Commit != w.commit || d.Event.Commit == tagObject {
 				t.Errorf("%s: got %+v, want kind %s commit %s", w.ref, d.Event, w.kind, w.commit)
 			}
-			if d.CloneURL != "https://git.example.com/trainer.git" || d.RepoName != "team/trainer" || d.Event.Repo != "team/trainer" {
+			if d.CloneURL != "https://git.example.com/trainer.git" || d.RepoName != "trainer" || d.Event.Repo != "trainer" {
 				t.Errorf("%s: repository %q %q", w.ref, d.CloneURL, d.RepoName)
 			}
 			if d.ID == "" || ids[d.ID] {
