@@ -49,10 +49,7 @@ func ValidateWorkspaceID(id string) error {
 // workspaceMountPath returns where ws appears inside its tasks, checked:
 // an absolute, clean path other than "/".
 func workspaceMountPath(ws *api.Workspace) (string, error) {
-	p := ws.MountPath
-	if p == "" {
-		return api.DefaultWorkspacePath, nil
-	}
+	p := WorkspacePath(ws)
 	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 		return "", fmt.Errorf("workspace %s: mount path %q must be an absolute, clean path other than /", ws.ID, p)
 	}
@@ -234,8 +231,10 @@ func (s *workspaces) remove(id string, w *workspace) (bool, error) {
 		return false, nil
 	}
 	// The marker first: a directory without one is checked out again.
-	if err := os.Remove(s.marker(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, fmt.Errorf("agent: remove workspace %s: %w", id, err)
+	for _, m := range []string{s.marker(id), s.marker(id) + ".tmp"} {
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("agent: remove workspace %s: %w", id, err)
+		}
 	}
 	// RemoveAll removes symbolic links, never what they point at, so
 	// nothing outside the workspace is touched.
