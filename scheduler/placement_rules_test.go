@@ -84,7 +84,9 @@ func TestScheduleFIFO(t *testing.T) {
 	busy := alloc("x", "x", "n2", res(7, 56, 7), 0, 1, 2, 3, 4, 5, 6)
 	frag := []*api.Allocation{alloc("x1", "x", "n1", res(4, 32, 4), 0, 1, 2, 3), alloc("x2", "x", "n2", res(4, 32, 4), 0, 1, 2, 3)}
 	fifo := func(in Input) Input { in.Policy = PolicyFIFO; return in }
-	nvl := func() []*api.Node { return []*api.Node{nvlink(node("n1", 32, 256, 8), []int{0, 1}, []int{2, 3, 4, 5, 6, 7})} }
+	nvl := func() []*api.Node {
+		return []*api.Node{nvlink(node("n1", 32, 256, 8), []int{0, 1}, []int{2, 3, 4, 5, 6, 7})}
+	}
 	nvlBusy := alloc("x", "x", "n1", res(1, 8, 1), 0)
 	runPlanCases(t, []planCase{{
 		name: "fair: best fit",

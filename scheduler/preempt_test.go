@@ -119,4 +119,3 @@ func TestSchedulePreemption(t *testing.T) {
 		},
 	}})
 }
-

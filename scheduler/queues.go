@@ -18,7 +18,7 @@ type queueState struct {
 	weight uint64
 	used   amounts
 	reqs   []*queued // priority (clamped, high first), submit time, ID
-	next   int        // the next of reqs to consider
+	next   int       // the next of reqs to consider
 	heapAt int
 }
 
