@@ -152,7 +152,9 @@ type harness struct {
 	addr  string
 	clock *fakeclock.Clock
 	rt    *fakeRuntime
-	dir   string
+	// runtime, if set, is what agents run on instead of rt.
+	runtime executor.Runtime
+	dir     string
 	// dropHeartbeats makes the server miss the agent's heartbeats, as a
 	// network partition would.
 	dropHeartbeats atomic.Bool
@@ -205,7 +207,11 @@ func (h *harness) startAgentWith(edit func(*executor.Config)) (stop func(), ag *
 	if edit != nil {
 		edit(&cfg)
 	}
-	ag, err := executor.New(cfg, h.rt)
+	var rt executor.Runtime = h.rt
+	if h.runtime != nil {
+		rt = h.runtime
+	}
+	ag, err := executor.New(cfg, rt)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -111,9 +111,10 @@ type nodeState struct {
 	resCPU, resMem int64
 	resGPUs        int
 	gpus           []gpuSlot // sorted by GPU index
-	// heldPorts are the held ports in the node's port range, sorted.
-	heldPorts []int
-	bucket    *bucket // nil when not ready
+	// heldPorts are the held ports in the node's port range, sorted;
+	// resPorts the ports reservations hold, sorted.
+	heldPorts, resPorts []int
+	bucket              *bucket // nil when not ready
 	// inRes is set once part of a reservation lies on the node (it is
 	// then in cluster.reserved).
 	inRes bool
@@ -339,7 +340,7 @@ func (c *cluster) fits(i int, d *demand) bool {
 	if cpu < d.res.CPUMilli || mem < d.res.MemoryBytes || gpus < d.res.GPUs {
 		return false
 	}
-	if d.port && s.freePort() == 0 {
+	if d.port && s.freePort(d.raw) == 0 {
 		return false
 	}
 	if d.res.GPUs <= 0 {
@@ -365,7 +366,7 @@ func (c *cluster) take(i int, d *demand) taken {
 		t.slots = c.pickGPUs(s, d)
 	}
 	if d.port {
-		t.port = s.freePort()
+		t.port = s.freePort(d.raw)
 		s.holdPort(t.port)
 	}
 	if d.spread != 0 {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/phalanx-sched/phalanx/api"
 )
 
@@ -135,3 +138,51 @@ func withPort(p Placement, port int) Placement {
 	p.Ports = append(p.Ports, port)
 	return p
 }
+
+// queue is a queue of the weight, borrowing or not.
+func queue(name string, weight int, borrow bool) api.Queue {
+	return api.Queue{Name: name, Weight: weight, Borrow: borrow}
+}
+
+func intp(v int) *int { return &v }
+
+// inQueue puts j in queue q.
+func inQueue(q string, j *api.Job) *api.Job {
+	j.Queue, j.Spec.Queue = q, q
+	return j
+}
+
+// withWalltime gives j a walltime.
+func withWalltime(d time.Duration, j *api.Job) *api.Job {
+	j.Spec.Walltime = api.Duration(d)
+	return j
+}
+
+// running marks j running.
+func running(j *api.Job) *api.Job {
+	j.State = api.JobRunning
+	return j
+}
+
+// startedAt makes a the allocation of group w, started at.
+func startedAt(at time.Time, a *api.Allocation) *api.Allocation {
+	a.Group, a.StartTime = "w", at
+	return a
+}
+
+// stopping marks a as asked to stop.
+func stopping(a *api.Allocation) *api.Allocation {
+	a.DesiredState = api.DesiredStop
+	return a
+}
+
+// labelled sets labels on n.
+func labelled(n *api.Node, kv ...string) *api.Node {
+	n.Labels = map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		n.Labels[kv[i]] = kv[i+1]
+	}
+	return n
+}
+
+func cmpDiff(want, got any) string { return cmp.Diff(want, got, cmpopts.EquateEmpty()) }

@@ -27,22 +27,36 @@ func inRange(r api.PortRange, port int) bool {
 }
 
 // freePort returns the lowest port in the node's range that nothing
-// holds, or 0 when there is none. It takes O(held ports).
-func (s *nodeState) freePort() int {
+// holds and, unless raw, no reservation holds either, or 0 when there is
+// none. It takes O(held and reserved ports).
+func (s *nodeState) freePort(raw bool) int {
 	if !offersPorts(s.node.Ports) {
 		return 0
 	}
 	p := s.node.Ports.Min
-	for _, h := range s.heldPorts { // sorted, unique, all in range
-		if h != p {
-			break
+	h, r := 0, 0
+	for p <= s.node.Ports.Max {
+		for h < len(s.heldPorts) && s.heldPorts[h] < p {
+			h++
 		}
-		p++
+		for r < len(s.resPorts) && s.resPorts[r] < p {
+			r++
+		}
+		if h < len(s.heldPorts) && s.heldPorts[h] == p || !raw && r < len(s.resPorts) && s.resPorts[r] == p {
+			p++
+			continue
+		}
+		return p
 	}
-	if p > s.node.Ports.Max {
-		return 0
+	return 0
+}
+
+// reservePort keeps port for a reservation: work that respects
+// reservations is not handed it.
+func (s *nodeState) reservePort(port int) {
+	if k, found := slices.BinarySearch(s.resPorts, port); !found {
+		s.resPorts = slices.Insert(s.resPorts, k, port)
 	}
-	return p
 }
 
 // holdPort marks port held. Ports outside the node's range are not

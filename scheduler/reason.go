@@ -168,7 +168,7 @@ func (c *cluster) cause(i int, d *demand) string {
 		return causeMemory
 	case free < need:
 		return causeTooFewFree
-	case d.port && s.freePort() == 0:
+	case d.port && s.freePort(d.raw) == 0:
 		return causeNoFreePort
 	case !c.fits(i, d):
 		return causeReserved

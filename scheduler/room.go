@@ -17,6 +17,7 @@ type footNode struct {
 	node     int
 	cpu, mem int64
 	slots    []int
+	port     int // the rendezvous port, or 0
 }
 
 // makeRoom runs for a job whose members left do not fit now. In order it
@@ -54,6 +55,9 @@ func (p *pass) trial(r *queued, members []Member) footprint {
 		fp[k].cpu += d.res.CPUMilli
 		fp[k].mem += d.res.MemoryBytes
 		fp[k].slots = append(fp[k].slots, t.slots...)
+		if t.port != 0 {
+			fp[k].port = t.port
+		}
 	}
 	a.undo(p.c)
 	slices.SortFunc(fp, func(a, b footNode) int { return a.node - b.node })
@@ -61,8 +65,8 @@ func (p *pass) trial(r *queued, members []Member) footprint {
 }
 
 // reserve holds the footprint for job r from time at on: work that does
-// not end before every reservation begins sees the footprint's GPUs as
-// taken, and on each node of the footprint as much CPU and memory as the
+// not end before every reservation begins sees the footprint's GPUs and
+// rendezvous port as taken, and on each node of the footprint as much CPU and memory as the
 // job needs beyond what the released units free there. The released
 // units on the footprint's nodes are claimed, so that no other
 // reservation counts on them too.
@@ -81,6 +85,9 @@ func (p *pass) reserve(r *queued, at time.Time, fp footprint, released []*unit) 
 		}
 		s.resCPU += max(0, f.cpu-freed.cpu)
 		s.resMem += max(0, f.mem-freed.mem)
+		if f.port != 0 {
+			s.reservePort(f.port)
+		}
 		for _, slot := range f.slots {
 			g := &s.gpus[slot]
 			g.reserved = true

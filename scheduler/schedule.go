@@ -218,6 +218,11 @@ func (p *pass) consider(r *queued) {
 	if len(att.takes) > 0 {
 		placed := make([]Placement, len(att.takes))
 		for i, t := range att.takes {
+			gi := att.members[i].GroupIndex
+			if r.info.placedOn == nil {
+				r.info.placedOn = map[int][]int{}
+			}
+			r.info.placedOn[gi] = append(r.info.placedOn[gi], t.node)
 			placed[i] = p.c.placement(att.members[i], t)
 			r.queue.used.add(amountsOf(job.Spec.Groups[att.members[i].GroupIndex].Task.Resources))
 		}
@@ -285,9 +290,19 @@ func (p *pass) attempt(r *queued, members []Member, gang, raw bool) attempt {
 		if demands[m.GroupIndex] == nil {
 			d := c.demandFor(job.Spec.Groups[m.GroupIndex].Task.Resources)
 			d.raw, d.sel = raw, sel
-			if job.Spec.Groups[m.GroupIndex].Spread {
+			if g := &job.Spec.Groups[m.GroupIndex]; g.Spread {
+				// A fresh mark, set on the nodes that members placed
+				// earlier already hold.
 				p.spreadSeq++
 				d.spread = p.spreadSeq
+				for _, u := range r.info.units {
+					if u.alloc.Group == g.Name && u.node >= 0 {
+						c.nodes[u.node].spreadMark = d.spread
+					}
+				}
+				for _, n := range r.info.placedOn[m.GroupIndex] {
+					c.nodes[n].spreadMark = d.spread
+				}
 			}
 			demands[m.GroupIndex] = &d
 		}

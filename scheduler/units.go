@@ -27,9 +27,11 @@ type jobInfo struct {
 	units    []*unit     // its live allocations, by ID
 	holds    amounts     // what they hold
 	work     int64       // GPU-seconds they have run
-	req      *queued    // set when it is also to be placed
+	req      *queued     // set when it is also to be placed
 	stopping bool        // some allocation is stopping
 	evicted  bool        // this plan evicts it
+	// placedOn is where this plan placed its members, by group index.
+	placedOn map[int][]int
 }
 
 // collectJobs indexes the jobs of Jobs and Running and the live

@@ -25,6 +25,9 @@ func FuzzParse(f *testing.F) {
 		base + "        resources: {cpu: 0.5, memory: 1.5Gi, gpus: 1, gpu_model: \"*A100*\", gpu_memory: 40Gi}\n",
 		base + "        env: {A: 1, PHALANX_X: 2, 1B: c}\n        command: [a, ~]\n",
 		strings.Replace(base, "image:", "imgae:", 1),
+		strings.Replace(base, "spec:\n", "spec:\n  node_selector: {pool: train, phalanx.io/node: n1, a.b/c: d}\n", 1),
+		strings.Replace(base, "spec:\n", "spec:\n  node_selector: {phalanx.io/x: y, \"\": z, k: \"\"}\n", 1),
+		strings.Replace(base, "    - name: g\n", "    - name: g\n      spread: true\n", 1),
 		"apiVersion: phalanx/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  groups:\n    - &g {name: a, task: {image: x}}\n    - {<<: *g, name: b}\n",
 		`{"apiVersion": "phalanx/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"groups": [{"name": "g", "task": {"image": "x"}}]}}`,
 	} {
@@ -77,6 +80,11 @@ func checkInvariants(t *testing.T, spec *api.JobSpec) {
 	}
 	if len(spec.Groups) == 0 {
 		t.Error("no groups")
+	}
+	for k, val := range spec.NodeSelector {
+		if k != api.NodeSelectorNode && (!labelKey.MatchString(k) || strings.HasPrefix(k, ReservedLabelPrefix)) || !labelValue.MatchString(val) {
+			t.Errorf("node_selector %q: %q accepted", k, val)
+		}
 	}
 	names := map[string]bool{}
 	for _, g := range spec.Groups {

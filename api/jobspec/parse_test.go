@@ -503,7 +503,7 @@ func TestParseDocumentErrors(t *testing.T) {
 		{"too large", base + "# " + strings.Repeat("x", MaxFileSize), []string{fmt.Sprintf("job.yaml: file too large: %d bytes, at most 1048576 (1 MiB)", len(base)+2+MaxFileSize)}},
 		{"deep nesting", deep, []string{`job.yaml: syntax error: exceeded max depth of 10000`}},
 		{"deep under spec", deepSpec, []string{
-			`job.yaml:4: spec.a: unknown field; known fields here are queue, priority, gang, walltime, network, groups`,
+			`job.yaml:4: spec.a: unknown field; known fields here are queue, priority, gang, walltime, network, node_selector, groups`,
 			`job.yaml:4: spec.groups: at least one group is required`,
 		}},
 		{"too many entries", base + "        env:\n" + strings.Repeat("", 0) + manyEnv(1001),

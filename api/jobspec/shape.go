@@ -24,12 +24,14 @@ type metadataFile struct {
 }
 
 type specFile struct {
-	Queue    *string      `yaml:"queue"`
-	Priority *int         `yaml:"priority"`
-	Gang     *bool        `yaml:"gang"`
-	Walltime *string      `yaml:"walltime"`
-	Network  *string      `yaml:"network"`
-	Groups   []*groupFile `yaml:"groups"` // pointers: yaml.v3 drops null items of a []struct
+	Queue    *string `yaml:"queue"`
+	Priority *int    `yaml:"priority"`
+	Gang     *bool   `yaml:"gang"`
+	Walltime *string `yaml:"walltime"`
+	Network  *string `yaml:"network"`
+	// NodeSelector maps label keys to the values a node must have.
+	NodeSelector map[string]string `yaml:"node_selector"`
+	Groups       []*groupFile      `yaml:"groups"` // pointers: yaml.v3 drops null items of a []struct
 }
 
 type groupFile struct {
@@ -37,6 +39,7 @@ type groupFile struct {
 	Count   *int         `yaml:"count"`
 	Restart *restartFile `yaml:"restart"`
 	Task    *taskFile    `yaml:"task"`
+	Spread  *bool        `yaml:"spread"`
 }
 
 type restartFile struct {

@@ -36,7 +36,15 @@ const ReservedEnvPrefix = "PHALANX_"
 var (
 	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// A label key is an optional DNS-name prefix and '/', then a name of
+	// letters, digits, '-', '_' and '.'; a label value is such a name.
+	labelKey   = regexp.MustCompile(`^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$`)
+	labelValue = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$`)
 )
+
+// ReservedLabelPrefix starts the node_selector keys Phalanx defines
+// itself; api.NodeSelectorNode is the only one so far.
+const ReservedLabelPrefix = "phalanx.io/"
 
 // ValidName reports whether s is a DNS label: lowercase letters, digits and
 // '-', starting and ending with a letter or digit, at most 63 characters.
@@ -101,6 +109,7 @@ func (v *validator) job(f *jobFile) *api.JobSpec {
 		}
 		spec.Groups = append(spec.Groups, v.group(fmt.Sprintf("spec.groups[%d]", i), g, seen))
 	}
+	spec.NodeSelector = v.nodeSelector("spec.node_selector", s.NodeSelector)
 	spec.Network = defaultNetwork(spec)
 	if s.Network != nil {
 		switch *s.Network {
@@ -140,6 +149,9 @@ func (v *validator) group(p string, g *groupFile, seen map[string]string) api.Gr
 	if g.Restart != nil && g.Restart.Attempts != nil {
 		out.Restart.Attempts = *g.Restart.Attempts
 		v.Between(p+".restart.attempts", out.Restart.Attempts, 0, MaxAttempts)
+	}
+	if g.Spread != nil {
+		out.Spread = *g.Spread
 	}
 	if g.Task == nil {
 		v.Errorf(p+".task", "required")
@@ -220,6 +232,27 @@ func (v *validator) resources(p string, r *resourcesFile) api.Resources {
 		}
 	}
 	return out
+}
+
+// nodeSelector checks label keys and values; the reserved key
+// api.NodeSelectorNode takes a node's ID or name.
+func (v *validator) nodeSelector(p string, sel map[string]string) map[string]string {
+	for _, k := range slices.Sorted(maps.Keys(sel)) {
+		f := yamlfile.Join(p, k)
+		switch {
+		case k == api.NodeSelectorNode:
+		case strings.HasPrefix(k, ReservedLabelPrefix):
+			v.Errorf(f, "reserved: the only %s* key is %s, which pins the job to the node with that ID or name", ReservedLabelPrefix, api.NodeSelectorNode)
+			continue
+		case !labelKey.MatchString(k):
+			v.Errorf(f, "not a valid label key: want an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+			continue
+		}
+		if !labelValue.MatchString(sel[k]) {
+			v.Errorf(f, "not a valid label value: want up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got %s", yamlfile.Quote(sel[k]))
+		}
+	}
+	return copyMap(sel)
 }
 
 func (v *validator) exact(p string, got *string, want string) {

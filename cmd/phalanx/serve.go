@@ -268,6 +268,7 @@ type agentFlags struct {
 	labels                                                             labelFlag
 	pidsLimit                                                          int64
 	simNodes, simGPUs                                                  int
+	workspaceGrace                                                     time.Duration
 }
 
 func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
@@ -291,6 +292,7 @@ func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
 	fs.Int64Var(&f.pidsLimit, "pids-limit", max(file.PidsLimit, 0), "PID limit per container (default 4096)")
 	f.labels = labelFlag(file.Labels)
 	fs.Var(&f.labels, "label", "node label key=value (repeatable)")
+	fs.DurationVar(&f.workspaceGrace, "workspace-grace", def.WorkspaceGrace, "keep a pipeline run's workspace this long after its last step on this node")
 }
 
 // agent builds an agent from the flags: GPU discovery, runtime, config.
@@ -298,6 +300,7 @@ func (f *agentFlags) agent(ctx context.Context, stderr io.Writer) (*executor.Age
 	cfg := executor.DefaultConfig()
 	cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Labels = f.server, f.name, f.dataDir, f.labels
 	cfg.Address = or(f.advertise, f.httpAddr)
+	cfg.WorkspaceGrace = f.workspaceGrace
 	var err error
 	if f.cpu != "" {
 		if cfg.CPUMilli, err = jobspec.ParseCPU(f.cpu); err != nil {

@@ -66,7 +66,9 @@ func newRemote(rawURL string, a Auth) (*remote, error) {
 	case strings.HasPrefix(rawURL, "file://"):
 		r.url = rawURL
 	case strings.Contains(rawURL, "://"):
-		return nil, redact(fmt.Errorf("gitsource: repository URL %q: only file://, http:// and https:// URLs (or local paths) are supported", rawURL), a.Token)
+		// The URL is not shown: it may hold credentials.
+		scheme, _, _ := strings.Cut(rawURL, "://")
+		return nil, redact(fmt.Errorf("gitsource: repository URL scheme %q: only file://, http:// and https:// URLs (or local paths) are supported", scheme), a.Token)
 	default:
 		abs, err := filepath.Abs(rawURL)
 		if err != nil {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,6 +22,11 @@ func parse(forge string, h http.Header, body []byte) (Delivery, error) {
 		d   Delivery
 		err error
 	)
+	if forge == GitHub || forge == Gitea {
+		if body, err = formPayload(forge, h, body); err != nil {
+			return Delivery{}, err
+		}
+	}
 	switch forge {
 	case GitHub:
 		d, err = parseGitHub(h, body)
@@ -38,6 +45,25 @@ func parse(forge string, h http.Header, body []byte) (Delivery, error) {
 	d.Forge = forge
 	d.Event.Repo = d.RepoName
 	return d, nil
+}
+
+// formPayload returns the JSON of a delivery GitHub or Gitea sent with
+// content type application/x-www-form-urlencoded (GitHub's default): the
+// "payload" field. Other bodies are returned as they are.
+func formPayload(forge string, h http.Header, body []byte) ([]byte, error) {
+	ct, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		return body, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s payload: the form body is malformed: %v", forge, err)
+	}
+	p := form.Get("payload")
+	if p == "" {
+		return nil, fmt.Errorf("%s payload: the form body has no payload field", forge)
+	}
+	return []byte(p), nil
 }
 
 // decode reads a JSON payload into v, naming the field and byte offset of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -288,6 +289,34 @@ func TestChangedFiles(t *testing.T) {
 	d, err := Parse(GitHub, gh.header, []byte(body))
 	if err != nil || d.Event.ChangedFiles != nil {
 		t.Errorf("push listing no commits: ChangedFiles = %#v, %v; want nil", d.Event.ChangedFiles, err)
+	}
+}
+
+// GitHub's default content type sends the JSON as a form's payload field;
+// the signature covers the form body.
+func TestParseForm(t *testing.T) {
+	for _, name := range []string{"github/push", "gitea/pull_request_opened"} {
+		rec := load(t, filepath.Join("testdata", name+".delivery"))
+		want, err := Parse(rec.forge, rec.header, rec.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := []byte(url.Values{"payload": {string(rec.body)}}.Encode())
+		h := signed(rec.forge, rec.header, form, secret)
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := Verify(rec.forge, h, form, secret); err != nil {
+			t.Fatalf("%s: Verify: %v", name, err)
+		}
+		got, err := Parse(rec.forge, h, form)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: form and JSON deliveries differ (-json +form):\n%s", name, diff)
+		}
+		if _, err := Parse(rec.forge, h, []byte("other=1")); err == nil || !strings.Contains(err.Error(), "no payload field") {
+			t.Errorf("%s: form without payload: %v", name, err)
+		}
 	}
 }
 

@@ -169,7 +169,7 @@ func (s *sim) fitsAt(j *simJob, t time.Time, without map[*api.Allocation]bool) b
 			}
 		}
 	}
-	for _, jp := range scheduler.Schedule(in).Jobs {
+	for _, jp := range s.schedule(in).Jobs {
 		if jp.JobID == j.job.ID {
 			return len(jp.Placements) == len(j.request().Members)
 		}

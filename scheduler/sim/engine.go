@@ -89,6 +89,7 @@ type simJob struct {
 	hasStarted bool
 	done       bool
 	pre        int // preemptions
+	evictions  []EvictionResult
 	reason     string
 	// waitPos and runPos are the job's positions in sim.waiting and
 	// sim.running, or -1.
@@ -100,13 +101,14 @@ type simJob struct {
 
 // sim is one simulation in progress.
 type sim struct {
-	cfg     Config
-	cluster *Cluster
-	nodes   map[string]*nodeLoad
-	jobs    []*simJob
-	byID    map[string]*simJob
-	q       queue
-	now     time.Duration
+	cfg      Config
+	schedule func(scheduler.Input) scheduler.Plan
+	cluster  *Cluster
+	nodes    map[string]*nodeLoad
+	jobs     []*simJob
+	byID     map[string]*simJob
+	q        queue
+	now      time.Duration
 	// waiting holds the jobs with missing members that are not being
 	// evicted; running those holding live allocations.
 	waiting, running []*simJob
@@ -127,12 +129,19 @@ func Run(c *Cluster, w *Workload, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return run(c, w, cfg, scheduler.Schedule), nil
+}
+
+// run is Run with the core to drive; tests pass broken ones to see the
+// checks catch them.
+func run(c *Cluster, w *Workload, cfg Config, schedule func(scheduler.Input) scheduler.Plan) *Result {
 	if cfg.Policy == "" {
 		cfg.Policy = scheduler.PolicyFair
 	}
 	s := newSim(c, w, cfg)
+	s.schedule = schedule
 	s.loop()
-	return s.result(), nil
+	return s.result()
 }
 
 func newSim(c *Cluster, w *Workload, cfg Config) *sim {

@@ -59,7 +59,7 @@ func (j *simJob) request() *scheduler.JobRequest {
 func (s *sim) pass() {
 	s.dirty = false
 	in := s.input()
-	plan := scheduler.Schedule(in)
+	plan := s.schedule(in)
 	s.stats.passes++
 	for _, p := range plan.Pending {
 		if j := s.byID[p.JobID]; j != nil {
@@ -168,6 +168,7 @@ func (s *sim) evict(plan scheduler.Plan) {
 			s.violate("the eviction of job %s leaves %s running", j.job.ID, strings.Join(missed, ", "))
 		}
 		j.evicted = true
+		j.evictions = append(j.evictions, EvictionResult{At: seconds(s.now), Preemptor: ev.Preemptor, Cause: string(ev.Cause), Reason: ev.Reason})
 		s.stats.evictions++
 		s.unsetWaiting(j)
 		s.touchedJobs[j] = true

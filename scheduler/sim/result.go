@@ -31,10 +31,22 @@ type JobResult struct {
 	// "pending" (never ran, or did not finish).
 	Outcome     string `json:"outcome"`
 	Preemptions int    `json:"preemptions"`
+	// Evictions are the core's evictions of the job, in order; one that
+	// the job outlived (it ended within its grace period) is no
+	// preemption.
+	Evictions []EvictionResult `json:"evictions,omitempty"`
 	// Pending is the core's last reason for a job that did not finish.
 	Pending string `json:"pending_reason,omitempty"`
 	// Allocations are those of the job's last start.
 	Allocations []AllocResult `json:"allocations"`
+}
+
+// EvictionResult is one eviction of a job.
+type EvictionResult struct {
+	At        float64 `json:"at_s"`
+	Preemptor string  `json:"preemptor"`
+	Cause     string  `json:"cause"`
+	Reason    string  `json:"reason"`
 }
 
 // AllocResult is where one member ran.
@@ -132,7 +144,7 @@ func (s *sim) result() *Result {
 	first, last := time.Duration(-1), time.Duration(0)
 	for i, j := range s.jobs {
 		jr := JobResult{ID: j.job.ID, Name: j.job.Name, Queue: j.job.Queue, Priority: j.job.Priority,
-			Submitted: seconds(j.arr.SubmitAt), Outcome: "pending", Preemptions: j.pre, Allocations: []AllocResult{}}
+			Submitted: seconds(j.arr.SubmitAt), Outcome: "pending", Preemptions: j.pre, Evictions: j.evictions, Allocations: []AllocResult{}}
 		if first < 0 || j.arr.SubmitAt < first {
 			first = j.arr.SubmitAt
 		}

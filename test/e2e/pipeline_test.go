@@ -62,6 +62,9 @@ func newGitRepo(t testing.TB, files map[string]string) *gitRepo {
 	t.Helper()
 	g := &gitRepo{t: t, dir: t.TempDir()}
 	g.git("init", "-q", "-b", "main")
+	// As GitHub, GitLab and Gitea do: lets the server fetch the commit a
+	// push replaced, to list the files it changed.
+	g.git("config", "uploadpack.allowReachableSHA1InWant", "true")
 	for name, content := range files {
 		g.write(name, content)
 	}
@@ -272,20 +275,33 @@ steps:
     commands: [echo first]
 `})
 	c.addRepo("app", repo.dir)
-	var took []time.Duration
+	var toCompiled, toPlaced, took []time.Duration
 	for i := 0; i < b.N+1; i++ { // the first is a warm-up
 		before, after := repo.commit("n.txt", fmt.Sprint(i))
 		start := time.Now()
 		id := c.pushHook("app", fmt.Sprintf("bench-%d", i), before, after)
+		var compiled, placed time.Duration
 		c.waitRun(id, 60*time.Second, func(r *api.Run) bool {
+			if r.Compiled && compiled == 0 {
+				compiled = time.Since(start)
+			}
 			st := r.Steps
+			if len(st) > 0 && placed == 0 && st[0].JobID() != "" {
+				if allocs := c.srv.State().Snapshot().JobAllocs(st[0].JobID()); len(allocs) > 0 {
+					placed = time.Since(start)
+				}
+			}
 			return r.State.Terminal() || (len(st) > 0 && (st[0].State == api.RunRunning || st[0].State.Terminal()))
 		})
 		if i > 0 {
 			took = append(took, time.Since(start))
+			toCompiled = append(toCompiled, compiled)
+			toPlaced = append(toPlaced, placed)
 		}
 		c.waitRun(id, 60*time.Second, func(r *api.Run) bool { return r.State.Terminal() })
 	}
+	b.ReportMetric(ms(median(toCompiled)), "ms-webhook-to-compiled-p50")
+	b.ReportMetric(ms(median(toPlaced)), "ms-webhook-to-placed-p50")
 	b.ReportMetric(ms(median(took)), "ms-webhook-to-running-p50")
 	b.ReportMetric(0, "ns/op")
 }
