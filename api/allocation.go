@@ -53,6 +53,9 @@ type Allocation struct {
 	// Migrated marks an allocation moved off a draining node: lost, but
 	// not a failure (it uses up no restart attempt).
 	Migrated bool `json:"migrated,omitempty"`
+	// Preempted marks an allocation the scheduler stopped to make room
+	// for another job: not a failure either.
+	Preempted bool `json:"preempted,omitempty"`
 
 	DesiredState DesiredState `json:"desired_state"`
 	State        AllocState   `json:"state"`

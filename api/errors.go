@@ -14,3 +14,16 @@ var (
 	// idempotency key, or read to find out.
 	ErrUnknownOutcome = errors.New("outcome unknown") // 504
 )
+
+// FieldError is a request refused because of one field of what the user
+// submitted, such as a job's spec.queue naming no queue. It is an
+// ErrInvalid; the HTTP layer adds the file name and line.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Is makes a FieldError match ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }

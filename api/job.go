@@ -37,6 +37,13 @@ type Job struct {
 	// attempts.
 	Attempt    int `json:"attempt"`
 	Migrations int `json:"migrations,omitempty"`
+	// Preemptions counts the times the scheduler stopped the job to make
+	// room for another; like migrations, they use up no restart attempts,
+	// and the job keeps its place in its queue (SubmitTime).
+	Preemptions int `json:"preemptions,omitempty"`
+	// Events are the latest things that happened to the job that its
+	// owner should see (preemptions, walltime stops), oldest first.
+	Events []JobEvent `json:"events,omitempty"`
 	// IdempotencyKey is the client's key for the submission that created
 	// the job: a retried submission with the same key returns this job.
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`

@@ -63,3 +63,14 @@ func (q *Queue) ClampPriority(p int) int {
 	}
 	return p
 }
+
+// QueueStatus is a queue as `phalanx queue list` shows it: its settings
+// and what its jobs hold and wait for now.
+type QueueStatus struct {
+	Queue
+	// Running and Queued count the queue's jobs in those states.
+	Running int `json:"running"`
+	Queued  int `json:"queued"`
+	// Used is what the queue's live allocations hold.
+	Used Resources `json:"used"`
+}

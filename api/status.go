@@ -12,6 +12,8 @@ type JobStatus struct {
 	State       JobState      `json:"state"`
 	Reason      string        `json:"reason"`
 	Attempt     int           `json:"attempt"`
+	Preemptions int           `json:"preemptions,omitempty"`
+	Events      []JobEvent    `json:"events,omitempty"`
 	SubmitTime  time.Time     `json:"submit_time"`
 	FinishTime  time.Time     `json:"finish_time,omitzero"`
 	Allocations []AllocStatus `json:"allocations"`
@@ -38,6 +40,7 @@ func NewJobStatus(j *Job, allocs []*Allocation) *JobStatus {
 	s := &JobStatus{
 		ID: j.ID, Name: j.Name, Queue: j.Queue, Priority: j.Priority,
 		State: j.State, Reason: j.Reason, Attempt: j.Attempt,
+		Preemptions: j.Preemptions, Events: j.Events,
 		SubmitTime: j.SubmitTime, FinishTime: j.FinishTime,
 		Allocations: []AllocStatus{},
 	}

@@ -12,7 +12,8 @@ import "github.com/phalanx-sched/phalanx/api"
 //     a gang bumps job.Attempt elsewhere.
 //   - A non-gang member is missing unless it has a live or succeeded
 //     allocation, or has used up its restarts: Restart.Attempts+1
-//     allocations that failed or were lost (stopped ones do not count).
+//     allocations that failed or were lost (stopped ones, and ones moved
+//     off a draining node or preempted, do not count).
 func Missing(job *api.Job, allocs []*api.Allocation) []Member {
 	if job == nil || job.State.Terminal() {
 		return nil
@@ -53,7 +54,7 @@ func Missing(job *api.Job, allocs []*api.Allocation) []Member {
 		switch {
 		case a.Live() || a.State == api.AllocSucceeded:
 			hs[a.Index].done = true
-		case (a.State == api.AllocFailed || a.State == api.AllocLost) && !a.Migrated:
+		case (a.State == api.AllocFailed || a.State == api.AllocLost) && !a.Migrated && !a.Preempted:
 			hs[a.Index].failed++
 		}
 	}

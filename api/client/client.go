@@ -370,3 +370,23 @@ func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) error {
 func (c *Client) RestoreSnapshot(ctx context.Context, snapshot []byte) error {
 	return c.do(ctx, http.MethodPut, "/v1/operator/snapshot", http.Header{"Content-Type": {"application/octet-stream"}}, snapshot, nil)
 }
+
+// Queues lists every queue with what it holds.
+func (c *Client) Queues(ctx context.Context) ([]*api.QueueStatus, error) {
+	var out []*api.QueueStatus
+	return out, c.do(ctx, http.MethodGet, "/v1/queues", nil, nil, &out)
+}
+
+// ApplyQueues sends a queue file's bytes: its queues are created or
+// replaced, others stay. filename is named in errors. Applying the same
+// file twice changes nothing, so it is safe to retry.
+func (c *Client) ApplyQueues(ctx context.Context, filename string, body []byte) ([]*api.QueueStatus, error) {
+	var out []*api.QueueStatus
+	hdr := http.Header{"X-Phalanx-Filename": {filename}, "Content-Type": {"application/yaml"}}
+	return out, c.do(ctx, http.MethodPut, "/v1/queues", hdr, body, &out)
+}
+
+// DeleteQueue removes a queue that no active job uses.
+func (c *Client) DeleteQueue(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/queues/"+url.PathEscape(name), nil, nil, nil)
+}

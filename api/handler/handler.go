@@ -45,6 +45,7 @@ type Backend interface {
 	RestoreSnapshot(r io.Reader) error
 
 	PipelineBackend
+	QueueBackend
 }
 
 // Config tunes the API.
@@ -101,6 +102,7 @@ func New(b Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/status/leader", h.leader)
 	h.operatorRoutes(mux)
 	h.pipelineRoutes(mux)
+	h.queueRoutes(mux)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
@@ -144,6 +146,9 @@ func (h *handler) submitJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := h.b.SubmitJob(r.Context(), spec, r.Header.Get(IdempotencyHeader))
+	if fe := (*api.FieldError)(nil); errors.As(err, &fe) {
+		err = fmt.Errorf("%w: %w", api.ErrInvalid, jobspec.Error{File: name, Line: lineOf(body, fe.Field), Field: fe.Field, Msg: fe.Msg})
+	}
 	if err != nil {
 		writeError(w, err)
 		return

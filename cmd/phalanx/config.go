@@ -27,6 +27,8 @@ type serverFile struct {
 	MaxRequestBody    string   `yaml:"max_request_body"`
 	SnapshotThreshold uint64   `yaml:"snapshot_threshold"`
 	SnapshotInterval  string   `yaml:"snapshot_interval"`
+	QueuesFile        string   `yaml:"queues_file"`
+	PreemptionGap     int      `yaml:"preemption_gap"`
 }
 
 // agentFile is the YAML of `phalanx agent --config F`; see

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 // serverProc is one `phalanx server` process of a test cluster.
 type serverProc struct {
 	id, http, raft, dir string
+	pprof               string // profiling address, see benchProfileEnv
 	cmd                 *exec.Cmd
 	log                 *bytes.Buffer
 }
@@ -75,6 +77,12 @@ func (c *haCluster) start(sp *serverProc, join string, expect int) {
 	}
 	sp.cmd = exec.Command(c.bin, args...)
 	sp.cmd.Stdout, sp.cmd.Stderr = sp.log, sp.log
+	if os.Getenv(benchProfileEnv) != "" {
+		if sp.pprof == "" {
+			sp.pprof = freeAddr(c.t)
+		}
+		sp.cmd.Env = append(os.Environ(), "PHALANX_PPROF_ADDR="+sp.pprof)
+	}
 	if err := sp.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}

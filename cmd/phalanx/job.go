@@ -240,6 +240,12 @@ func printJobStatus(w io.Writer, st *api.JobStatus) {
 		fmt.Fprintf(w, "Reason    %s\n", st.Reason)
 	}
 	fmt.Fprintf(w, "Submitted %s\n", st.SubmitTime.Local().Format(time.DateTime))
+	if len(st.Events) > 0 {
+		fmt.Fprintln(w, "\nEvents")
+		for _, e := range st.Events {
+			fmt.Fprintf(w, "  %s  %-9s  %s\n", e.Time.Local().Format(time.DateTime), e.Kind, e.Message)
+		}
+	}
 	if len(st.Allocations) == 0 {
 		return
 	}

@@ -27,6 +27,9 @@ Usage:
   phalanx node drain NODE [--deadline D]  no new work there; what runs after D moves elsewhere
   phalanx node eligible NODE           undo a drain
   phalanx node recover-gpu NODE GPU    put a GPU marked unhealthy back into service
+  phalanx queue apply FILE            create or update the queues a file lists (name, weight, quota, max_priority, borrow)
+  phalanx queue list [-o json]         queues: settings, running and queued jobs, what they hold against their quota
+  phalanx queue delete NAME            remove a queue no active job uses
   phalanx pipeline lint FILE [--branch B]  check a .phalanx.yml (and show what a push to B runs)
   phalanx pipeline run REPO [--ref REF] start a run of a repo's branch, tag or commit
   phalanx pipeline list [--repo R] [-o json]  pipeline runs
@@ -77,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdJob(args[1:], stdout, stderr)
 	case "node":
 		err = cmdNode(args[1:], stdout, stderr)
+	case "queue":
+		err = cmdQueue(args[1:], stdout, stderr)
 	case "gpu":
 		err = cmdGPU(args[1:], stdout, stderr)
 	case "operator":

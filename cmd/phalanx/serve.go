@@ -26,6 +26,7 @@ import (
 	"github.com/phalanx-sched/phalanx/api/client"
 	"github.com/phalanx-sched/phalanx/api/handler"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
+	"github.com/phalanx-sched/phalanx/api/queuespec"
 	"github.com/phalanx-sched/phalanx/executor"
 	"github.com/phalanx-sched/phalanx/executor/docker"
 	"github.com/phalanx-sched/phalanx/executor/host"
@@ -42,6 +43,8 @@ type serverFlags struct {
 	snapInterval                                            string
 	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody, join string
 	bootstrapExpect                                         int
+	queuesFile                                              string
+	preemptionGap                                           int
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
@@ -61,6 +64,8 @@ func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
 	}
 	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", thr, "take a Raft snapshot, and compact the log, after this many new entries")
 	fs.StringVar(&f.snapInterval, "snapshot-interval", or(file.SnapshotInterval, def.SnapshotInterval.String()), "how often to check the snapshot threshold")
+	fs.StringVar(&f.queuesFile, "queues", file.QueuesFile, "a queue file (as `phalanx queue apply` takes) whose queues the leader creates or updates when it takes over")
+	fs.IntVar(&f.preemptionGap, "preemption-gap", file.PreemptionGap, "priority points a job must be above a running job of its queue to preempt it (0: 10; negative: never within a queue)")
 	if !dev {
 		fs.StringVar(&f.nodeID, "node-id", or(file.NodeID, def.NodeID), "this server's stable Raft ID")
 		fs.StringVar(&f.advertiseHTTP, "advertise-http", file.AdvertiseHTTP, "the HTTP address other servers and clients reach this one on (default: --http-addr; needed when that is 0.0.0.0)")
@@ -102,6 +107,16 @@ func (f *serverFlags) config(dev bool) (server.Config, handler.Config, error) {
 	cfg.SnapshotThreshold = f.snapThreshold
 	if cfg.SnapshotInterval, err = time.ParseDuration(f.snapInterval); err != nil {
 		return cfg, handler.Config{}, fmt.Errorf("--snapshot-interval: %w", err)
+	}
+	cfg.PreemptionGap = f.preemptionGap
+	if f.queuesFile != "" {
+		b, err := os.ReadFile(f.queuesFile)
+		if err != nil {
+			return cfg, handler.Config{}, fmt.Errorf("--queues: %w", err)
+		}
+		if cfg.Queues, err = queuespec.Parse(f.queuesFile, b); err != nil {
+			return cfg, handler.Config{}, err
+		}
 	}
 	hc := handler.DefaultConfig()
 	if hc.MaxBodyBytes, err = jobspec.ParseBytes(f.maxBody); err != nil {

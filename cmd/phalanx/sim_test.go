@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -119,6 +122,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 			at time.Time
 		}
 		subs := make(chan sub, jobs)
+		stopProfile := profileLeader(b, c, "sim-throughput")
 		start := time.Now()
 		work := make(chan int, jobs)
 		for j := 0; j < jobs; j++ {
@@ -169,6 +173,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 			time.Sleep(250 * time.Millisecond) // the list is large: do not load the leader with it
 		}
 		all := time.Since(start)
+		stopProfile()
 		var lat []time.Duration
 		for id, t := range placedAt {
 			lat = append(lat, t.Sub(submitAt[id]))
@@ -180,4 +185,38 @@ func BenchmarkSimThroughput(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "ms-submit-to-placed-p99")
 		b.ReportMetric(0, "ns/op")
 	}
+}
+
+// benchProfileEnv names a directory: when set, benchmarks that start
+// server processes give them profiling endpoints and save a 10-second CPU
+// profile of the leader, taken from the start of the measured phase, there
+// (NAME.leader.cpu.pprof), for `go tool pprof`.
+const benchProfileEnv = "PHALANX_BENCH_PROFILE"
+
+// profileLeader starts a CPU profile of the cluster's leader when
+// benchProfileEnv is set; the returned function waits for it and saves it.
+func profileLeader(b *testing.B, c *haCluster, name string) func() {
+	dir := os.Getenv(benchProfileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	leader := c.waitLeader(10 * time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + leader.pprof + "/debug/pprof/profile?seconds=10")
+		if err != nil {
+			b.Logf("profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(dir, name+".leader.cpu.pprof"))
+		if err != nil {
+			b.Logf("profile: %v", err)
+			return
+		}
+		defer f.Close()
+		io.Copy(f, resp.Body)
+	}()
+	return func() { <-done }
 }

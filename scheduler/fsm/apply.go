@@ -22,6 +22,9 @@ func applyJobRegister(tx *state.Txn, c *JobRegister) (*JobRegistered, error) {
 	if _, err := tx.Job(c.Job.ID); err == nil {
 		return nil, fmt.Errorf("job %s already exists: %w", c.Job.ID, ErrConflict)
 	}
+	if err := checkQueue(tx, &c.Job); err != nil {
+		return nil, err
+	}
 	j := c.Job
 	j.State, j.Reason, j.Attempt = api.JobQueued, "waiting for the scheduler", 0
 	return &JobRegistered{JobID: j.ID}, tx.PutJob(&j)

@@ -25,6 +25,10 @@ const (
 	CmdServerAddr    Command = 9
 	CmdNodeDrain     Command = 10
 	CmdNodeMigrate   Command = 11
+	CmdQueuePut      Command = 12
+	CmdQueueDelete   Command = 13
+	CmdEvict         Command = 14
+	CmdWalltime      Command = 15
 	// 12-19 are kept for queues and preemption.
 	CmdRepoPut      Command = 20
 	CmdRepoDelete   Command = 21
@@ -60,6 +64,14 @@ func (c Command) String() string {
 		return "NodeDrain"
 	case CmdNodeMigrate:
 		return "NodeMigrate"
+	case CmdQueuePut:
+		return "QueuePut"
+	case CmdQueueDelete:
+		return "QueueDelete"
+	case CmdEvict:
+		return "Evict"
+	case CmdWalltime:
+		return "Walltime"
 	case CmdRepoPut:
 		return "RepoPut"
 	case CmdRepoDelete:

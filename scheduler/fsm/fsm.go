@@ -60,6 +60,14 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			err = applyNodeDrain(tx, decode[NodeDrain](index, cmd, body))
 		case CmdNodeMigrate:
 			err = applyNodeMigrate(tx, decode[NodeMigrate](index, cmd, body))
+		case CmdQueuePut:
+			err = applyQueuePut(tx, decode[QueuePut](index, cmd, body))
+		case CmdQueueDelete:
+			err = applyQueueDelete(tx, decode[QueueDelete](index, cmd, body))
+		case CmdEvict:
+			err = applyEvict(tx, decode[Evict](index, cmd, body))
+		case CmdWalltime:
+			err = applyWalltime(tx, decode[Walltime](index, cmd, body))
 		case CmdServerAddr:
 			err = applyServerAddr(tx, decode[ServerAddr](index, cmd, body))
 		case CmdRepoPut:
@@ -145,6 +153,11 @@ func CheckSnapshot(r io.Reader) error {
 	for _, d := range s.Deliveries {
 		if d == nil || d.ID == "" {
 			return fmt.Errorf("snapshot holds a webhook delivery with no ID")
+		}
+	}
+	for _, q := range s.Queues {
+		if q == nil || q.Name == "" {
+			return fmt.Errorf("snapshot holds a queue with no name")
 		}
 	}
 	for _, r := range s.Runs {

@@ -91,10 +91,11 @@ func reconcileGang(tx *state.Txn, j *api.Job, allocs []*api.Allocation, now time
 	if gi := groupIndex(j, failed.Group); gi >= 0 {
 		attempts = j.Spec.Groups[gi].Restart.Attempts
 	}
-	if j.Attempt-j.Migrations < attempts {
+	// Restarts a drain or a preemption caused use up no attempts.
+	if used := j.Attempt - j.Migrations - j.Preemptions; used < attempts {
 		j.Attempt++
 		j.State = api.JobQueued
-		j.Reason = fmt.Sprintf("restarting gang (restart %d of %d) after %s", j.Attempt-j.Migrations, attempts, describe(failed))
+		j.Reason = fmt.Sprintf("restarting gang (restart %d of %d) after %s", used+1, attempts, describe(failed))
 		return nil
 	}
 	j.State, j.FinishTime = api.JobFailed, now
@@ -120,8 +121,9 @@ func reconcileTasks(j *api.Job, allocs []*api.Allocation, now time.Time) {
 			live++
 		case a.State == api.AllocSucceeded:
 			succeeded[key] = true
-		case a.State == api.AllocLost && a.Migrated:
-			// moved off a draining node: placed again, not a failure
+		case a.Migrated || a.Preempted:
+			// moved off a draining node or preempted: placed again, not a
+			// failure
 		case a.State == api.AllocFailed || a.State == api.AllocLost:
 			failures[key]++
 			lastFailed = a

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/phalanx-sched/phalanx/api"
 )
 
 // Config is one server's configuration.
@@ -42,6 +44,14 @@ type Config struct {
 	// before a scheduling pass, so thousands of reports a second cost a
 	// few passes, not thousands.
 	ScheduleBatch time.Duration
+	// Queues are the queues this server's configuration declares. A
+	// leader creates or updates them when it takes over (phalanx queue
+	// apply changes them at run time); the queue "default" always exists.
+	Queues []api.Queue
+	// PreemptionGap is how many priority points a job must be above a
+	// running job of its own queue to preempt it (0: the scheduler's
+	// default, 10; negative: no preemption within a queue).
+	PreemptionGap int
 	// FetchTimeout bounds reading a run's pipeline file from its repo.
 	FetchTimeout time.Duration
 	// LogOutput receives Raft's log lines (warnings and up).

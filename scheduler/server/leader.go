@@ -89,7 +89,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	since := s.cfg.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	recorded := false
+	recorded, queued := false, false
 	for {
 		if !recorded {
 			// Followers forward to the address recorded here.
@@ -98,6 +98,16 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			} else {
 				recorded = true
 			}
+		}
+		if !queued {
+			if err := s.declareQueues(); err != nil && ctx.Err() == nil {
+				log.Printf("server: declare configured queues: %v (retrying)", err)
+			} else {
+				queued = true
+			}
+		}
+		if err := s.checkWalltimes(); err != nil && ctx.Err() == nil {
+			log.Printf("server: walltimes: %v", err)
 		}
 		changed := s.state.Changed()
 		// Runs first: the step jobs they submit are placed in this pass.
@@ -132,9 +142,16 @@ func (s *Server) leaderLoop(ctx context.Context) {
 func (s *Server) schedule() error {
 	snap := s.state.Snapshot()
 	now := s.cfg.Now()
-	in := scheduler.Input{Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now}
+	in := scheduler.Input{
+		Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now,
+		Queues: queues(snap), PreemptionGap: s.cfg.PreemptionGap,
+	}
 	jobs := map[string]*api.Job{}
-	for _, j := range snap.ActiveJobs() {
+	active := snap.ActiveJobs()
+	// Running jobs matter too: fair share counts what queues hold, and
+	// preemption and reservations need their priorities and walltimes.
+	in.Running = active
+	for _, j := range active {
 		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
 			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
 			jobs[j.ID] = j
@@ -144,6 +161,14 @@ func (s *Server) schedule() error {
 		return nil
 	}
 	plan := scheduler.Schedule(in)
+	if len(plan.Evictions) > 0 {
+		for _, ev := range plan.Evictions {
+			log.Printf("server: evicting job %s for %s: %s", ev.JobID, ev.Preemptor, ev.Reason)
+		}
+		if _, err := s.apply(fsm.CmdEvict, &fsm.Evict{Evictions: plan.Evictions, Time: now}); err != nil {
+			return err
+		}
+	}
 	cmd := fsm.PlanApply{Time: now}
 	nodes := make(map[string]*api.Node, len(in.Nodes))
 	for _, n := range in.Nodes {

@@ -17,12 +17,15 @@ import (
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-func newTestServer(t *testing.T) (*Server, *fakeclock.Clock) {
+func newTestServer(t *testing.T, configure ...func(*Config)) (*Server, *fakeclock.Clock) {
 	t.Helper()
 	_, trans := raft.NewInmemTransport("")
 	clock := fakeclock.New(t0)
 	cfg := TestConfig("s1", trans)
 	cfg.Now, cfg.HeartbeatTTL = clock.Now, 10*time.Second
+	for _, f := range configure {
+		f(&cfg)
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

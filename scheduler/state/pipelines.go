@@ -16,6 +16,7 @@ func (s *Snapshot) Dump() Dump {
 	}
 	d.Secrets = all[api.Secret](s, tableSecrets)
 	d.Deliveries = all[api.Delivery](s, tableDeliveries)
+	d.Queues = s.Queues()
 	return d
 }
 

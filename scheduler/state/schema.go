@@ -69,6 +69,9 @@ func schema() *memdb.DBSchema {
 		tableDeliveries: {Name: tableDeliveries, Indexes: map[string]*memdb.IndexSchema{
 			"id": id,
 		}},
+		tableQueues: {Name: tableQueues, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		}},
 		tableRuns: {Name: tableRuns, Indexes: map[string]*memdb.IndexSchema{
 			"id":     id,
 			"active": {Name: "active", Indexer: &memdb.ConditionalIndex{Conditional: activeRun}},

@@ -85,6 +85,7 @@ type Dump struct {
 	Secrets    []*api.Secret     `json:"secrets,omitempty"`
 	Deliveries []*api.Delivery   `json:"deliveries,omitempty"`
 	Runs       []*api.Run        `json:"runs,omitempty"`
+	Queues     []*api.Queue      `json:"queues,omitempty"`
 }
 
 // Restore replaces the whole state with the given objects, as a Raft
@@ -117,6 +118,7 @@ func (s *Store) Restore(index uint64, d Dump) error {
 		insertAll(txn, tableSecrets, d.Secrets),
 		insertAll(txn, tableDeliveries, d.Deliveries),
 		insertAll(txn, tableRuns, d.Runs),
+		insertAll(txn, tableQueues, d.Queues),
 	} {
 		if err != nil {
 			return err
