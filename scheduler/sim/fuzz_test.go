@@ -105,7 +105,7 @@ func checkErrors(t *testing.T, file string, noValue bool, err error) {
 		if i > 0 && es[i-1].Line > e.Line {
 			t.Errorf("errors not sorted by line: %q before %q", es[i-1], e)
 		}
-		for _, raw := range []string{"cannot unmarshal", "not found in type", "sim.", "yaml: "} {
+		for _, raw := range []string{"cannot unmarshal", "not found in type", "into sim.", "yaml: "} {
 			if strings.Contains(e.Msg, raw) {
 				t.Errorf("error %q shows yaml.v3's message", e)
 			}
