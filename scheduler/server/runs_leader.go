@@ -178,7 +178,21 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 			log.Printf("server: run %s: changed files unknown: %v", run.ID, err)
 		}
 	}
-	dag, err := pipeline.Compile(spec, ev, pipeline.Options{MaxPriority: jobspec.MaxPriority})
+	// The steps run in the repo's queue when it names one, else in the
+	// pipeline's; that queue's max_priority caps them.
+	queue := spec.Queue
+	if repo.Queue != "" {
+		queue = repo.Queue
+	}
+	maxPriority := jobspec.MaxPriority
+	if q, err := s.state.Snapshot().Queue(queue); err == nil {
+		if q.MaxPriority != nil {
+			maxPriority = *q.MaxPriority
+		}
+	} else if queue != api.DefaultQueue && queue != "" {
+		return fail("%s: queue: unknown queue %q (phalanx queue list shows the queues)", PipelineFile, queue)
+	}
+	dag, err := pipeline.Compile(spec, ev, pipeline.Options{MaxPriority: maxPriority})
 	if errors.Is(err, pipeline.ErrNotTriggered) {
 		c.State, c.Message, c.Time = api.RunSkipped, err.Error(), s.cfg.Now()
 		return c
