@@ -21,18 +21,20 @@ type JobStatus struct {
 
 // AllocStatus is one allocation within a JobStatus.
 type AllocStatus struct {
-	ID         string     `json:"id"`
-	Group      string     `json:"group"`
-	Index      int        `json:"index"`
-	Attempt    int        `json:"attempt"`
-	Node       string     `json:"node"`
-	NodeID     string     `json:"node_id"`
-	State      AllocState `json:"state"`
-	ExitCode   *int       `json:"exit_code"`
-	GPUs       []string   `json:"gpus"`
-	Message    string     `json:"message,omitempty"`
-	StartTime  time.Time  `json:"start_time,omitzero"`
-	FinishTime time.Time  `json:"finish_time,omitzero"`
+	ID       string     `json:"id"`
+	Group    string     `json:"group"`
+	Index    int        `json:"index"`
+	Attempt  int        `json:"attempt"`
+	Node     string     `json:"node"`
+	NodeID   string     `json:"node_id"`
+	State    AllocState `json:"state"`
+	ExitCode *int       `json:"exit_code"`
+	GPUs     []string   `json:"gpus"`
+	Message  string     `json:"message,omitempty"`
+	// CreateTime is when the leader placed it.
+	CreateTime time.Time `json:"create_time"`
+	StartTime  time.Time `json:"start_time,omitzero"`
+	FinishTime time.Time `json:"finish_time,omitzero"`
 }
 
 // NewJobStatus builds the status view of a job and its allocations.
@@ -52,7 +54,7 @@ func NewJobStatus(j *Job, allocs []*Allocation) *JobStatus {
 		s.Allocations = append(s.Allocations, AllocStatus{
 			ID: a.ID, Group: a.Group, Index: a.Index, Attempt: a.Attempt,
 			Node: a.NodeName, NodeID: a.NodeID, State: a.State, ExitCode: a.ExitCode,
-			GPUs: gpus, Message: a.Message, StartTime: a.StartTime, FinishTime: a.FinishTime,
+			GPUs: gpus, Message: a.Message, CreateTime: a.CreateTime, StartTime: a.StartTime, FinishTime: a.FinishTime,
 		})
 	}
 	return s

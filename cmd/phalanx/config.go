@@ -28,6 +28,7 @@ type serverFile struct {
 	SnapshotThreshold uint64   `yaml:"snapshot_threshold"`
 	SnapshotInterval  string   `yaml:"snapshot_interval"`
 	QueuesFile        string   `yaml:"queues_file"`
+	RaftMultiplier    int      `yaml:"raft_multiplier"`
 	PreemptionGap     int      `yaml:"preemption_gap"`
 }
 

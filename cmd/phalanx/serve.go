@@ -44,6 +44,7 @@ type serverFlags struct {
 	nodeID, dataDir, httpAddr, raftAddr, ttl, maxBody, join string
 	bootstrapExpect                                         int
 	queuesFile                                              string
+	raftMultiplier                                          int
 	preemptionGap                                           int
 }
 
@@ -64,6 +65,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, file serverFile, dev bool) {
 	}
 	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", thr, "take a Raft snapshot, and compact the log, after this many new entries")
 	fs.StringVar(&f.snapInterval, "snapshot-interval", or(file.SnapshotInterval, def.SnapshotInterval.String()), "how often to check the snapshot threshold")
+	fs.IntVar(&f.raftMultiplier, "raft-multiplier", max(file.RaftMultiplier, 1), "scale Raft's timeouts (1 to 10): raise on overloaded machines where leadership flaps; failover slows as much")
 	fs.StringVar(&f.queuesFile, "queues", file.QueuesFile, "a queue file (as `phalanx queue apply` takes) whose queues the leader creates or updates when it takes over")
 	fs.IntVar(&f.preemptionGap, "preemption-gap", file.PreemptionGap, "priority points a job must be above a running job of its queue to preempt it (0: 10; negative: never within a queue)")
 	if !dev {
@@ -109,6 +111,7 @@ func (f *serverFlags) config(dev bool) (server.Config, handler.Config, error) {
 		return cfg, handler.Config{}, fmt.Errorf("--snapshot-interval: %w", err)
 	}
 	cfg.PreemptionGap = f.preemptionGap
+	cfg.RaftMultiplier = f.raftMultiplier
 	if f.queuesFile != "" {
 		b, err := os.ReadFile(f.queuesFile)
 		if err != nil {

@@ -81,7 +81,13 @@ func (s *Server) Jobs() []*api.JobStatus {
 }
 
 // Nodes returns every registered node.
-func (s *Server) Nodes() []*api.Node { return s.state.Snapshot().Nodes() }
+func (s *Server) Nodes() []*api.Node {
+	nodes := s.state.Snapshot().Nodes()
+	for i, n := range nodes {
+		nodes[i] = s.withHeartbeat(n)
+	}
+	return nodes
+}
 
 // Node returns one node, by ID, name or ID prefix, with its allocations
 // that hold resources.
@@ -91,7 +97,7 @@ func (s *Server) Node(id string) (*api.NodeDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &api.NodeDetail{Node: n, Allocations: snap.LiveNodeAllocs(n.ID)}, nil
+	return &api.NodeDetail{Node: s.withHeartbeat(n), Allocations: snap.LiveNodeAllocs(n.ID)}, nil
 }
 
 // SetDrain starts draining a node (no new work; what still runs after
@@ -148,10 +154,6 @@ func (s *Server) RegisterNode(ctx context.Context, n *api.Node) error {
 }
 
 // Heartbeat records that a node is alive.
-func (s *Server) Heartbeat(ctx context.Context, nodeID string) error {
-	_, err := s.apply(fsm.CmdNodeHeartbeat, &fsm.NodeHeartbeat{NodeID: nodeID, Time: s.cfg.Now()})
-	return err
-}
 
 // NodeAllocations blocks until the node's allocations change past index,
 // or ctx ends, and returns those an executor must act on.

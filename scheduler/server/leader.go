@@ -83,6 +83,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+	s.hb.reset()
 	s.ready.Store(true)
 	var runs compiler
 	defer runs.wg.Wait()
@@ -297,7 +298,7 @@ func (s *Server) checkHeartbeats(leaderSince time.Time) error {
 	now := s.cfg.Now()
 	var down []*api.Node
 	for _, n := range s.state.Snapshot().Nodes() {
-		last := n.LastHeartbeat
+		last := s.hb.latest(n.ID, n.LastHeartbeat)
 		if last.Before(leaderSince) {
 			last = leaderSince
 		}
@@ -307,7 +308,7 @@ func (s *Server) checkHeartbeats(leaderSince time.Time) error {
 	}
 	sort.Slice(down, func(i, j int) bool { return down[i].ID < down[j].ID })
 	for _, n := range down {
-		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(n.LastHeartbeat).Round(time.Second))
+		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(s.hb.latest(n.ID, n.LastHeartbeat)).Round(time.Second))
 		if _, err := s.apply(fsm.CmdNodeDown, &fsm.NodeDown{NodeID: n.ID, Reason: reason, Time: now, LastHeartbeat: n.LastHeartbeat}); err != nil {
 			return err
 		}

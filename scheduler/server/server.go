@@ -33,6 +33,8 @@ type Server struct {
 	// leaders committed; until then it serves nothing, so it never
 	// answers from older state than a client already saw acknowledged.
 	ready atomic.Bool
+	// hb is the leader's memory of node heartbeats (see heartbeats).
+	hb heartbeats
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -69,9 +71,12 @@ func (s *Server) startRaft() error {
 	// Under load, many concurrent writes (job submissions, allocation
 	// reports) go to disk and to followers as one batch.
 	rc.BatchApplyCh = true
-	rc.HeartbeatTimeout = 500 * time.Millisecond
-	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	// Short timeouts make failover fast (under a second); RaftMultiplier
+	// scales them for machines too loaded to answer that quickly.
+	m := time.Duration(max(cfg.RaftMultiplier, 1))
+	rc.HeartbeatTimeout = m * 500 * time.Millisecond
+	rc.ElectionTimeout = m * 500 * time.Millisecond
+	rc.LeaderLeaseTimeout = m * 250 * time.Millisecond
 	rc.CommitTimeout = 5 * time.Millisecond
 
 	var (
