@@ -40,6 +40,11 @@ type runInput struct {
 	// Active are the runs that have not finished, this one included, for
 	// concurrency groups.
 	Active []*api.Run
+	// Queues are the cluster's declared queues by name. A step's job
+	// goes in at most at its queue's max_priority as it is when the step
+	// is submitted (it may have been lowered since the run was
+	// compiled); a step whose queue is gone fails.
+	Queues map[string]*api.Queue
 	Now    time.Time
 }
 
@@ -415,6 +420,13 @@ func submit(in runInput, r *api.Run, st *api.RunStep) *api.Job {
 	}
 	if r.Queue != "" {
 		spec.Queue = r.Queue
+	}
+	if q, ok := in.Queues[spec.Queue]; ok {
+		if q.MaxPriority != nil && spec.Priority > *q.MaxPriority {
+			spec.Priority = *q.MaxPriority
+		}
+	} else if spec.Queue != api.DefaultQueue && spec.Queue != "" {
+		return fail(fmt.Sprintf("queue %s no longer exists (phalanx queue list shows the queues)", spec.Queue))
 	}
 	spec.NodeSelector = map[string]string{api.NodeSelectorNode: r.NodeID}
 	task := &spec.Groups[0].Task

@@ -43,12 +43,19 @@ func (s *Server) advanceRuns(ctx context.Context, c *compiler) error {
 	}
 	now := s.cfg.Now()
 	var usage map[string]scheduler.Usage
+	queues := map[string]*api.Queue{}
+	for _, q := range snap.Queues() {
+		queues[q.Name] = q
+	}
+	// One run's failure to advance is logged and the others go on: a run
+	// whose decision keeps failing must not hold up the runs after it.
+	var errs []error
 	for _, r := range active {
 		repo, _ := snap.Repo(r.Repo)
 		if !r.Compiled {
 			if repo == nil {
 				if err := s.compiled(fsm.RunCompile{RunID: r.ID, State: api.RunError, Message: "repo " + r.Repo + " was removed", Time: now}); err != nil {
-					return err
+					errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
 				}
 				continue
 			}
@@ -58,19 +65,24 @@ func (s *Server) advanceRuns(ctx context.Context, c *compiler) error {
 		if r.State == api.RunQueued && usage == nil {
 			usage = nodeUsage(snap)
 		}
-		d := decideRun(runInputFor(snap, r, repo, usage, active, now))
+		in := runInputFor(snap, r, repo, usage, active, now)
+		in.Queues = queues
+		d := decideRun(in)
 		for _, cancel := range d.Cancel {
 			if _, err := s.apply(fsm.CmdRunCancel, &cancel); err != nil && !errors.Is(err, api.ErrConflict) {
-				return err
+				errs = append(errs, fmt.Errorf("run %s: cancel run %s: %w", r.ID, cancel.RunID, err))
 			}
 		}
 		if d.Advance != nil {
 			if _, err := s.apply(fsm.CmdRunAdvance, d.Advance); err != nil {
-				return err
+				errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
 			}
 		}
+		if ctx.Err() != nil || !s.IsLeader() {
+			break
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func nodeUsage(snap *state.Snapshot) map[string]scheduler.Usage {
