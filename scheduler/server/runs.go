@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/pipeline"
 	"github.com/phalanx-sched/phalanx/scheduler"
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
 )
@@ -108,7 +109,7 @@ func concurrency(in runInput) ([]fsm.RunCancel, string) {
 			continue
 		}
 		older = append(older, o.ID)
-		if r.CancelInProgress {
+		if r.CancelInProgress && mayCancel(r, o) {
 			cancels = append(cancels, fsm.RunCancel{RunID: o.ID, Time: in.Now,
 				Reason: fmt.Sprintf("superseded by run %s (concurrency group %s)", r.ID, r.ConcurrencyGroup)})
 		}
@@ -117,6 +118,17 @@ func concurrency(in runInput) ([]fsm.RunCancel, string) {
 		return nil, ""
 	}
 	return cancels, fmt.Sprintf("waiting for run %s (concurrency group %s)", strings.Join(older, ", "), r.ConcurrencyGroup)
+}
+
+// mayCancel reports whether run r's cancel_in_progress may cancel o. A
+// pull request's pipeline file is its author's, group name included, so
+// its runs cancel only earlier runs of the same pull request; any other
+// run of the group they wait for.
+func mayCancel(r, o *api.Run) bool {
+	if r.Event != pipeline.EventPullRequest {
+		return true
+	}
+	return o.Event == pipeline.EventPullRequest && o.PullRequest == r.PullRequest
 }
 
 func runBefore(a, b *api.Run) bool {
@@ -436,7 +448,7 @@ func submit(in runInput, r *api.Run, st *api.RunStep) *api.Job {
 	}
 	task.SecretEnv = nil
 	for _, name := range st.Secrets {
-		if r.Event == "pull_request" && !in.Repo.AllowPRSecrets {
+		if r.Event == pipeline.EventPullRequest && !in.Repo.AllowPRSecrets {
 			return fail(fmt.Sprintf("secret %s is not available to pull requests (phalanx repo add %s --allow-pr-secrets allows it)", name, r.Repo))
 		}
 		v, ok := in.Secrets[name]

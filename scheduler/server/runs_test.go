@@ -275,6 +275,32 @@ func TestConcurrencyGroup(t *testing.T) {
 	}
 }
 
+// TestPullRequestCancelsOnlyItsOwnRuns: a pull request writes its own
+// .phalanx.yml, so its concurrency group is the author's choice; with
+// cancel_in_progress it may cancel the earlier runs of the same pull
+// request, never a push's run (a deploy) or another pull request's. It
+// still waits for them.
+func TestPullRequestCancelsOnlyItsOwnRuns(t *testing.T) {
+	push := &api.Run{ID: "app-0", Repo: "app", Event: "push", Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy", CreateIndex: 5}
+	otherPR := &api.Run{ID: "app-2", Repo: "app", Event: "pull_request", PullRequest: 8, Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy", CreateIndex: 6}
+	samePR := &api.Run{ID: "app-3", Repo: "app", Event: "pull_request", PullRequest: 7, Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy", CreateIndex: 7}
+	s := newRunSim(t, step("a"))
+	s.in.Run.Event, s.in.Run.PullRequest = "pull_request", 7
+	s.in.Run.ConcurrencyGroup, s.in.Run.CancelInProgress = "deploy", true
+	s.in.Active = []*api.Run{push, otherPR, samePR, s.in.Run}
+	d := decideRun(s.in)
+	var cancelled []string
+	for _, c := range d.Cancel {
+		cancelled = append(cancelled, c.RunID)
+	}
+	if diff := cmp.Diff([]string{"app-3"}, cancelled); diff != "" {
+		t.Errorf("cancelled (-want +got):\n%s", diff)
+	}
+	if d.Advance == nil || d.Advance.Run.State != api.RunQueued || !strings.Contains(d.Advance.Run.Message, "app-0, app-2, app-3") {
+		t.Fatalf("the pull request's run does not wait: %+v", d.Advance)
+	}
+}
+
 func TestSecrets(t *testing.T) {
 	deploy := step("deploy")
 	deploy.Secrets = []string{"API_KEY"}
