@@ -18,8 +18,8 @@ import (
 // attempt). Nothing ends on its own, so a run that goes on evicting is
 // the rule oscillating, not the workload changing.
 type world struct {
-	in     Input // Nodes, Queues, Policy, PreemptionGap
-	jobs   []*api.Job
+	in   Input // Nodes, Queues, Policy, PreemptionGap
+	jobs []*api.Job
 	// arrive holds jobs submitted later, by the pass they arrive in.
 	arrive map[int][]*api.Job
 	allocs []*api.Allocation
