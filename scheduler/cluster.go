@@ -171,21 +171,25 @@ type taken struct {
 	port  int   // the host port reserved, or 0
 }
 
+// newCluster builds the state of the nodes, nil ones left out, the first
+// of each ID kept. Its cost is O(nodes + GPUs) with few allocations: the
+// nodes' GPU slots share one slice, GPU models are interned by a short
+// scan, and NVLink domains are worked out once per distinct topology
+// (see domainCache). Nodes already sorted by ID, as the leader's state
+// store and the simulator list them, are not sorted again.
 func newCluster(nodes []*api.Node, firstFit bool) *cluster {
-	sorted := make([]*api.Node, 0, len(nodes))
-	for _, n := range nodes {
-		if n != nil {
-			sorted = append(sorted, n)
-		}
+	sorted := sortedNodes(nodes)
+	total := 0
+	for _, n := range sorted {
+		total += len(n.GPUs)
 	}
-	slices.SortStableFunc(sorted, func(a, b *api.Node) int { return strings.Compare(a.ID, b.ID) })
-	sorted = slices.CompactFunc(sorted, func(a, b *api.Node) bool { return a.ID == b.ID })
-
+	slab := make([]gpuSlot, total)
 	c := &cluster{
 		nodes: make([]nodeState, len(sorted)), firstFit: firstFit,
 		failures: map[failureKey]failure{}, never: map[failureKey]string{},
 	}
-	modelIDs := map[string]int{}
+	var models modelTable
+	var domains domainCache
 	classIDs := map[classKey]int32{}
 	for i, n := range sorted {
 		s := &c.nodes[i]
@@ -193,29 +197,89 @@ func newCluster(nodes []*api.Node, firstFit bool) *cluster {
 		s.ready = n.Status == api.NodeReady && n.Drain == nil
 		s.freeCPU = n.Resources.CPUMilli
 		s.freeMem = n.Resources.MemoryBytes
-		s.gpus = make([]gpuSlot, len(n.GPUs))
+		s.gpus, slab = slab[:len(n.GPUs):len(n.GPUs)], slab[len(n.GPUs):]
 		for j, g := range n.GPUs {
-			m, ok := modelIDs[g.Model]
-			if !ok {
-				m = len(c.models)
-				modelIDs[g.Model] = m
-				c.models = append(c.models, g.Model)
-			}
-			s.gpus[j] = gpuSlot{index: g.Index, model: m, memory: g.MemoryBytes, healthy: g.Healthy, uuid: g.UUID}
-		}
-		slices.SortStableFunc(s.gpus, func(a, b gpuSlot) int { return a.index - b.index })
-		s.domains = s.linkDomains(n.GPUs)
-		for _, g := range s.gpus {
-			if g.healthy {
+			s.gpus[j] = gpuSlot{index: g.Index, model: models.id(c, g.Model), memory: g.MemoryBytes, healthy: g.Healthy, uuid: g.UUID}
+			if g.Healthy {
 				s.freeGPUs++
 			}
 		}
+		if !slices.IsSortedFunc(s.gpus, compareSlots) {
+			slices.SortStableFunc(s.gpus, compareSlots)
+		}
+		s.domains = domains.number(s, n.GPUs)
 		s.class = c.classOf(i, classIDs)
 		if !s.ready {
 			c.countNotReady(s)
 		}
 	}
 	return c
+}
+
+func compareSlots(a, b gpuSlot) int { return a.index - b.index }
+
+// sortedNodes returns the nodes that are not nil, sorted by ID, the first
+// of each ID kept (in the order given). It checks in O(nodes) whether
+// they are sorted already, the common case, and sorts a copy only if not.
+func sortedNodes(nodes []*api.Node) []*api.Node {
+	out := make([]*api.Node, 0, len(nodes))
+	ordered := true
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
+		if k := len(out); k > 0 && out[k-1].ID >= n.ID {
+			ordered = false
+		}
+		out = append(out, n)
+	}
+	if ordered {
+		return out
+	}
+	slices.SortStableFunc(out, func(a, b *api.Node) int { return strings.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b *api.Node) bool { return a.ID == b.ID })
+}
+
+// modelTable interns GPU model names into cluster.models. Clusters have a
+// handful of models, so a scan, most recent first, beats hashing; a map
+// takes over if there are many.
+type modelTable struct {
+	last int
+	ids  map[string]int
+}
+
+const modelScan = 8
+
+func (t *modelTable) id(c *cluster, name string) int {
+	if len(c.models) > 0 && c.models[t.last] == name {
+		return t.last
+	}
+	if t.ids != nil {
+		if m, ok := t.ids[name]; ok {
+			t.last = m
+			return m
+		}
+	} else {
+		for m, have := range c.models {
+			if have == name {
+				t.last = m
+				return m
+			}
+		}
+	}
+	m := len(c.models)
+	c.models = append(c.models, name)
+	if len(c.models) > modelScan && t.ids == nil {
+		t.ids = make(map[string]int, 2*modelScan)
+		for k, have := range c.models {
+			t.ids[have] = k
+		}
+	}
+	if t.ids != nil {
+		t.ids[name] = m
+	}
+	t.last = m
+	return m
 }
 
 // classOf returns node i's class, adding it if it is new.
@@ -291,7 +355,12 @@ func (c *cluster) holdAllocs(units []unit) {
 }
 
 // slot returns the position of the GPU with the given index, or -1.
+// Indices are usually 0..n-1, so the GPU with index i is first looked for
+// at position i.
 func (s *nodeState) slot(index int) int {
+	if index >= 0 && index < len(s.gpus) && s.gpus[index].index == index && (index == 0 || s.gpus[index-1].index < index) {
+		return index
+	}
 	k, ok := slices.BinarySearchFunc(s.gpus, index, func(g gpuSlot, i int) int { return g.index - i })
 	if !ok {
 		return -1

@@ -69,6 +69,7 @@ type pass struct {
 	c           *cluster
 	units       []unit
 	jobs        map[string]*jobInfo
+	infos       []jobInfo  // every job of jobs, in input order
 	running     []*jobInfo // jobs holding live allocations, by ID
 	queues      []*queueState
 	byName      map[string]*queueState

@@ -36,10 +36,22 @@ type jobInfo struct {
 
 // collectJobs indexes the jobs of Jobs and Running and the live
 // allocations, sorted by ID so that no input order decides anything.
+// Input already in ID order, as the leader's state store and the
+// simulator give it, is checked in O(n) and not sorted again; jobInfos,
+// units and their GPU slots are each allocated as one slice.
 func (p *pass) collectJobs() {
+	n := len(p.in.Running)
+	for _, r := range p.in.Jobs {
+		if r != nil && r.Job != nil {
+			n++
+		}
+	}
+	p.infos = make([]jobInfo, 0, n) // never grows: p.jobs points into it
+	p.jobs = make(map[string]*jobInfo, n)
 	add := func(j *api.Job) {
 		if j != nil && p.jobs[j.ID] == nil {
-			p.jobs[j.ID] = &jobInfo{job: j, prio: j.Priority}
+			p.infos = append(p.infos, jobInfo{job: j, prio: j.Priority})
+			p.jobs[j.ID] = &p.infos[len(p.infos)-1]
 		}
 	}
 	for _, r := range p.in.Jobs {
@@ -50,19 +62,17 @@ func (p *pass) collectJobs() {
 	for _, j := range p.in.Running {
 		add(j)
 	}
+	allocs := liveSorted(p.in.Allocs)
 	c := p.c
 	pos := make(map[string]int, len(c.nodes))
 	for i := range c.nodes {
 		pos[c.nodes[i].node.ID] = i
 	}
-	allocs := make([]*api.Allocation, 0, len(p.in.Allocs))
-	for _, a := range p.in.Allocs {
-		if a != nil && a.Live() {
-			allocs = append(allocs, a)
-		}
+	nslots := 0
+	for _, a := range allocs {
+		nslots += len(a.GPUIndices)
 	}
-	slices.SortStableFunc(allocs, func(a, b *api.Allocation) int { return strings.Compare(a.ID, b.ID) })
-	allocs = slices.CompactFunc(allocs, func(a, b *api.Allocation) bool { return a.ID == b.ID })
+	slots := make([]int, 0, nslots)
 	p.units = make([]unit, len(allocs))
 	for k, a := range allocs {
 		u := &p.units[k]
@@ -72,10 +82,14 @@ func (p *pass) collectJobs() {
 		if i, ok := pos[a.NodeID]; ok {
 			u.node = i
 			s := &c.nodes[i]
+			from := len(slots)
 			for _, idx := range a.GPUIndices {
-				if slot := s.slot(idx); slot >= 0 && !slices.Contains(u.slots, slot) {
-					u.slots = append(u.slots, slot)
+				if slot := s.slot(idx); slot >= 0 && !slices.Contains(slots[from:], slot) {
+					slots = append(slots, slot)
 				}
+			}
+			if len(slots) > from {
+				u.slots = slots[from:len(slots):len(slots)]
 			}
 		}
 		if j := u.job; j != nil {
@@ -85,12 +99,37 @@ func (p *pass) collectJobs() {
 			j.stopping = j.stopping || u.stopping
 		}
 	}
-	for _, j := range p.jobs {
-		if len(j.units) > 0 {
+	for k := range p.infos {
+		if j := &p.infos[k]; len(j.units) > 0 {
 			p.running = append(p.running, j)
 		}
 	}
-	slices.SortFunc(p.running, func(a, b *jobInfo) int { return strings.Compare(a.job.ID, b.job.ID) })
+	byID := func(a, b *jobInfo) int { return strings.Compare(a.job.ID, b.job.ID) }
+	if !slices.IsSortedFunc(p.running, byID) {
+		slices.SortFunc(p.running, byID)
+	}
+}
+
+// liveSorted returns the live allocations sorted by ID, the first of each
+// ID kept (in the order given). It sorts only if they are not in order
+// already.
+func liveSorted(all []*api.Allocation) []*api.Allocation {
+	out := make([]*api.Allocation, 0, len(all))
+	ordered := true
+	for _, a := range all {
+		if a == nil || !a.Live() {
+			continue
+		}
+		if k := len(out); k > 0 && out[k-1].ID >= a.ID {
+			ordered = false
+		}
+		out = append(out, a)
+	}
+	if ordered {
+		return out
+	}
+	slices.SortStableFunc(out, func(a, b *api.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b *api.Allocation) bool { return a.ID == b.ID })
 }
 
 // collectQueues builds the queues, files every job under its own and
@@ -103,8 +142,8 @@ func (p *pass) collectQueues() {
 			}
 		}
 	} else {
-		for _, j := range p.jobs {
-			name := queueName(j.job)
+		for k := range p.infos {
+			name := queueName(p.infos[k].job)
 			if p.byName[name] == nil {
 				p.byName[name] = &queueState{q: api.Queue{Name: name, Weight: 1, Borrow: true}, weight: 1}
 			}
@@ -115,7 +154,8 @@ func (p *pass) collectQueues() {
 		p.totalWeight += q.weight
 	}
 	slices.SortFunc(p.queues, func(a, b *queueState) int { return strings.Compare(a.q.Name, b.q.Name) })
-	for _, j := range p.jobs {
+	for k := range p.infos {
+		j := &p.infos[k]
 		if q := p.byName[queueName(j.job)]; q != nil {
 			j.queue = q
 			j.prio = q.q.ClampPriority(j.job.Priority)

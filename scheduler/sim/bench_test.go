@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
+	"github.com/phalanx-sched/phalanx/scheduler"
 )
 
 // BenchmarkSim100k simulates 100,000 jobs on 5,000 nodes of 8 GPUs in
@@ -151,4 +153,71 @@ func BenchmarkSimExamples(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPass5k is one scheduling pass of BenchmarkSim100k's run, taken
+// at virtual hour 3 (the cluster full, thousands of live allocations, a
+// backlog): what each of the default run's ~33,000 passes costs. It
+// reports the input's size with the time.
+//
+//	go test -run '^$' -bench Pass5k ./scheduler/sim/
+func BenchmarkPass5k(b *testing.B) {
+	in := midRunInput(5000, 3*time.Hour)
+	b.ReportAllocs()
+	var plan scheduler.Plan
+	for b.Loop() {
+		plan = scheduler.Schedule(in)
+	}
+	b.ReportMetric(float64(len(in.Allocs)), "allocs")
+	b.ReportMetric(float64(len(in.Jobs)), "waiting")
+	b.ReportMetric(float64(len(plan.Jobs)), "placed")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/pass")
+}
+
+// midRunInput runs BenchmarkSim100k's workload on nodes nodes, a pass a
+// minute, up to the first pass at or after virtual time at, and returns
+// a copy of that pass's input that the rest of the run cannot change.
+func midRunInput(nodes int, at time.Duration) scheduler.Input {
+	c, w := bigInput(nodes, 100_000, 1)
+	cfg := DefaultConfig()
+	cfg.Interval = time.Minute
+	s := newSim(c, w, cfg)
+	var got scheduler.Input
+	s.schedule = func(in scheduler.Input) scheduler.Plan {
+		if s.now >= at && got.Nodes == nil {
+			got = copyInput(in)
+			s.stopped = true
+		}
+		return scheduler.Schedule(in)
+	}
+	s.loop()
+	return got
+}
+
+// copyInput copies the allocations and jobs of in, which the simulation
+// changes as it goes on.
+func copyInput(in scheduler.Input) scheduler.Input {
+	jobs := map[string]*api.Job{}
+	job := func(j *api.Job) *api.Job {
+		if jobs[j.ID] == nil {
+			c := *j
+			jobs[j.ID] = &c
+		}
+		return jobs[j.ID]
+	}
+	out := in
+	out.Allocs = make([]*api.Allocation, len(in.Allocs))
+	for i, a := range in.Allocs {
+		c := *a
+		out.Allocs[i] = &c
+	}
+	out.Running = make([]*api.Job, len(in.Running))
+	for i, j := range in.Running {
+		out.Running[i] = job(j)
+	}
+	out.Jobs = make([]*scheduler.JobRequest, len(in.Jobs))
+	for i, r := range in.Jobs {
+		out.Jobs[i] = &scheduler.JobRequest{Job: job(r.Job), Members: slices.Clone(r.Members)}
+	}
+	return out
 }

@@ -28,12 +28,12 @@ func (s *sim) input() scheduler.Input {
 	in := scheduler.Input{
 		Nodes: s.cluster.Nodes, Queues: s.cluster.Queues, Policy: s.cfg.Policy,
 		PreemptionGap: s.cfg.PreemptionGap, Now: Epoch.Add(s.now),
+		Allocs:  s.live, // by ID; the core does not keep or change it
 		Jobs:    make([]*scheduler.JobRequest, 0, len(s.waiting)),
 		Running: make([]*api.Job, 0, len(s.running)),
 	}
 	for _, j := range s.running {
 		in.Running = append(in.Running, j.job)
-		in.Allocs = append(in.Allocs, j.live...)
 	}
 	for _, j := range s.waiting {
 		in.Jobs = append(in.Jobs, j.request())
@@ -137,6 +137,8 @@ func (s *sim) start(j *simJob, p scheduler.Placement) *api.Allocation {
 	j.missing--
 	j.req = nil
 	j.live = append(j.live, a)
+	i, _ := slices.BinarySearchFunc(s.live, a.ID, compareAllocID)
+	s.live = slices.Insert(s.live, i, a)
 	n.add(a)
 	s.touchedNodes[n.node.ID] = true
 	s.touchedJobs[j] = true
