@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -493,5 +494,31 @@ steps:
 	// A run created after it is not held up by it.
 	if got := jobPriority(start("lib"), "a"); got != 30 {
 		t.Fatalf("a later run's step a runs at %d", got)
+	}
+}
+
+// TestRepoURLWithCredentialsIsRefused: a repo's URL is shown by GET
+// /v1/repos, in run messages and in the allocations GET /v1/nodes/{id}
+// returns, so a token written into it would leak; PutRepo refuses it,
+// without echoing it, and points at --token-file.
+func TestRepoURLWithCredentialsIsRefused(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	for _, url := range []string{
+		"https://user:hunter2secret@git.example.com/app.git",
+		"https://hunter2secret@git.example.com/app.git",
+		"http://x-access-token:hunter2secret@127.0.0.1:3000/app.git",
+	} {
+		_, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: url})
+		if !errors.Is(err, api.ErrInvalid) || strings.Contains(err.Error(), "hunter2secret") || !strings.Contains(err.Error(), "--token-file") {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	if len(s.Repos()) != 0 {
+		t.Fatalf("repos: %+v", s.Repos())
+	}
+	info, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: "https://git.example.com/app.git", Token: "hunter2secret"})
+	if err != nil || info.URL != "https://git.example.com/app.git" || !info.HasToken {
+		t.Fatalf("a clean URL with a token: %+v, %v", info, err)
 	}
 }
