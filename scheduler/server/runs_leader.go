@@ -191,8 +191,18 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 		}
 	}
 	// The steps run in the repo's queue when it names one, else in the
-	// pipeline's; that queue's max_priority caps them.
+	// pipeline's; that queue's max_priority caps them. A pull request
+	// brings its own pipeline file, so it gets the queue and, at most,
+	// the priority of its target branch's file.
 	queue := spec.Queue
+	copts := pipeline.Options{}
+	if run.Event == pipeline.EventPullRequest {
+		if base, err := s.targetSpec(ctx, repo, run.Branch); err == nil {
+			queue, copts.BasePriority = base.Queue, &base.Priority
+		} else {
+			log.Printf("server: run %s: pull request: the target branch's pipeline file: %v; the run gets the pull request's queue and at most priority %d", run.ID, err, jobspec.DefaultPriority)
+		}
+	}
 	if repo.Queue != "" {
 		queue = repo.Queue
 	}
@@ -204,7 +214,8 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 	} else if queue != api.DefaultQueue && queue != "" {
 		return fail("%s: queue: unknown queue %q (phalanx queue list shows the queues)", PipelineFile, queue)
 	}
-	dag, err := pipeline.Compile(spec, ev, pipeline.Options{MaxPriority: maxPriority})
+	copts.MaxPriority = maxPriority
+	dag, err := pipeline.Compile(spec, ev, copts)
 	if errors.Is(err, pipeline.ErrNotTriggered) {
 		c.State, c.Message, c.Time = api.RunSkipped, err.Error(), s.cfg.Now()
 		return c
@@ -212,10 +223,7 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 	if err != nil {
 		return fail("%s: %v", PipelineFile, err)
 	}
-	c.Queue, c.ConcurrencyGroup, c.CancelInProgress = dag.Queue, dag.Concurrency.Group, dag.Concurrency.CancelInProgress
-	if repo.Queue != "" {
-		c.Queue = repo.Queue
-	}
+	c.Queue, c.ConcurrencyGroup, c.CancelInProgress = queue, dag.Concurrency.Group, dag.Concurrency.CancelInProgress
 	c.Steps = runSteps(dag)
 	for _, sk := range dag.Skipped {
 		c.Dropped = append(c.Dropped, api.DroppedStep{Step: sk.Step, Reason: sk.Reason})
@@ -226,6 +234,29 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 	}
 	c.Time = s.cfg.Now()
 	return c
+}
+
+// targetSpec reads the pipeline file at the tip of branch, a pull
+// request's target.
+func (s *Server) targetSpec(ctx context.Context, repo *api.Repo, branch string) (*pipeline.Spec, error) {
+	if branch == "" {
+		return nil, errors.New("the run names no target branch")
+	}
+	auth := gitsource.Auth{Token: repo.Token}
+	ref := "refs/heads/" + branch
+	commit, err := gitsource.ResolveRef(ctx, repo.URL, auth, ref)
+	if err != nil {
+		return nil, err
+	}
+	src, err := gitsource.Open(ctx, repo.URL, auth, commit, gitsource.WithRef(ref))
+	if err != nil {
+		return nil, err
+	}
+	data, err := src.ReadFile(PipelineFile)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.ParseWithIncludes(PipelineFile, data, src.ReadFile)
 }
 
 // runSteps turns a compiled DAG's steps into a run's.

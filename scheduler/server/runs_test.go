@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -520,5 +523,76 @@ func TestRepoURLWithCredentialsIsRefused(t *testing.T) {
 	info, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: "https://git.example.com/app.git", Token: "hunter2secret"})
 	if err != nil || info.URL != "https://git.example.com/app.git" || !info.HasToken {
 		t.Fatalf("a clean URL with a token: %+v, %v", info, err)
+	}
+}
+
+// TestPullRequestRunsAtItsTargetBranchsPriorityAndQueue: a pull request
+// brings its own .phalanx.yml, so its steps take the priority and queue of
+// the target branch's file, whatever its own file asks for.
+func TestPullRequestRunsAtItsTargetBranchsPriorityAndQueue(t *testing.T) {
+	dir, _ := gitRepoWith(t, map[string]string{".phalanx.yml": `version: 1
+queue: ci
+priority: 20
+steps:
+  - {name: a, image: busybox, commands: [echo a]}
+`})
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("checkout", "-q", "-b", "feature")
+	if err := os.WriteFile(filepath.Join(dir, ".phalanx.yml"), []byte(`version: 1
+queue: fast
+priority: 90
+steps:
+  - {name: a, image: busybox, commands: [echo a]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-q", "-am", "faster, please")
+	head := git("rev-parse", "HEAD")
+
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	hundred := 100
+	if _, err := s.PutQueues(ctx, []api.Queue{{Name: "ci", MaxPriority: &hundred}, {Name: "fast", MaxPriority: &hundred}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: "file://" + dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RegisterNode(ctx, &api.Node{ID: "n1", Name: "n1", Resources: api.Resources{CPUMilli: 64000, MemoryBytes: 64 << 30}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		event, branch, queue string
+		prio                 int
+	}{
+		{event: "pull_request", branch: "main", queue: "ci", prio: 20},
+		// A push of the same commit runs as its file says.
+		{event: "push", branch: "feature", queue: "fast", prio: 90},
+	} {
+		run := api.Run{Repo: "app", Event: tc.event, Branch: tc.branch, Ref: "refs/heads/feature", Commit: head}
+		if tc.event == "pull_request" {
+			run.PullRequest = 7
+		}
+		res, err := s.CreateRun(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := waitFor(t, s, res.Run, func(r *api.Run) bool { return r.State.Terminal() || (r.Step("a") != nil && r.Step("a").JobID() != "") })
+		if r.Step("a") == nil {
+			t.Fatalf("%s: run %s: %s", tc.event, r.State, r.Message)
+		}
+		j, err := s.State().Snapshot().Job(r.Step("a").JobID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Queue != tc.queue || j.Priority != tc.prio {
+			t.Errorf("%s: step a in queue %s at priority %d, want %s at %d", tc.event, j.Queue, j.Priority, tc.queue, tc.prio)
+		}
 	}
 }
