@@ -99,8 +99,11 @@ func (p *pass) collectJobs() {
 			j.stopping = j.stopping || u.stopping
 		}
 	}
-	for k := range p.infos {
-		if j := &p.infos[k]; len(j.units) > 0 {
+	// The jobs holding allocations, in the order of their first
+	// allocation: already in ID order when allocation IDs start with
+	// their job's ID, as the simulator's do.
+	for k := range p.units {
+		if j := p.units[k].job; j != nil && j.units[0] == &p.units[k] {
 			p.running = append(p.running, j)
 		}
 	}

@@ -3,8 +3,6 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -93,10 +91,9 @@ type simJob struct {
 	pre        int // preemptions
 	evictions  []EvictionResult
 	reason     string
-	// waitPos is the job's position in sim.waiting, or -1; running is
-	// set while it is in sim.running.
-	waitPos int
-	running bool
+	// waitPos and runPos are the job's positions in sim.waiting and
+	// sim.running, or -1.
+	waitPos, runPos int
 	// req is the job's request for the core, kept while its members'
 	// states do not change.
 	req *scheduler.JobRequest
@@ -113,11 +110,13 @@ type sim struct {
 	q        queue
 	now      time.Duration
 	// waiting holds the jobs with missing members that are not being
-	// evicted, in no order; running those holding live allocations, by
-	// job ID; live every live allocation, by ID. The core takes running
-	// and live as they are: input already in ID order costs it no sort.
+	// evicted; running those holding live allocations.
 	waiting, running []*simJob
-	live             []*api.Allocation
+	// live is every allocation that was live at the last pass, by ID,
+	// and started those started since, in no order: the next pass merges
+	// them (see liveAllocs), since allocation IDs already in order cost
+	// the core no sort.
+	live, started []*api.Allocation
 	// dirty is set when something changed that could let work fit.
 	dirty bool
 	// touched are the nodes and jobs the current step changed, for the
@@ -181,7 +180,7 @@ func newJob(a *Arrival) *simJob {
 		arr: a,
 		job: &api.Job{ID: a.ID, Name: a.Name, Queue: spec.Queue, Priority: spec.Priority,
 			State: api.JobQueued, Spec: spec, SubmitTime: Epoch.Add(a.SubmitAt)},
-		run: a.Duration, waitPos: -1,
+		run: a.Duration, waitPos: -1, runPos: -1,
 	}
 	if w := spec.Walltime.D(); w > 0 && w < j.run {
 		j.run, j.overrun = w, true
@@ -287,9 +286,6 @@ func (s *sim) endAlloc(j *simJob, a *api.Allocation, state api.AllocState, done 
 			break
 		}
 	}
-	if i, found := slices.BinarySearchFunc(s.live, a.ID, compareAllocID); found {
-		s.live = slices.Delete(s.live, i, i+1)
-	}
 	pos := j.memberPos(a.Group, a.Index)
 	j.req = nil
 	if done {
@@ -371,23 +367,15 @@ func (s *sim) unsetWaiting(j *simJob) {
 }
 
 func (s *sim) setRunning(j *simJob) {
-	if !j.running {
-		j.running = true
-		i, _ := slices.BinarySearchFunc(s.running, j.job.ID, compareJobID)
-		s.running = slices.Insert(s.running, i, j)
+	if j.runPos < 0 {
+		j.runPos = len(s.running)
+		s.running = append(s.running, j)
 	}
 }
 
 func (s *sim) unsetRunning(j *simJob) {
-	if j.running {
-		j.running = false
-		i, _ := slices.BinarySearchFunc(s.running, j.job.ID, compareJobID)
-		s.running = slices.Delete(s.running, i, i+1)
-	}
+	s.running = removeAt(s.running, &j.runPos, func(o *simJob) *int { return &o.runPos })
 }
-
-func compareJobID(j *simJob, id string) int           { return strings.Compare(j.job.ID, id) }
-func compareAllocID(a *api.Allocation, id string) int { return strings.Compare(a.ID, id) }
 
 // removeAt removes the job at *pos from list by moving the last one into
 // its place, and sets *pos to -1.
