@@ -172,20 +172,23 @@ type taken struct {
 }
 
 // newCluster builds the state of the nodes, nil ones left out, the first
-// of each ID kept. Its cost is O(nodes + GPUs) with few allocations: the
-// nodes' GPU slots share one slice, GPU models are interned by a short
-// scan, and NVLink domains are worked out once per distinct topology
-// (see domainCache). Nodes already sorted by ID, as the leader's state
-// store and the simulator list them, are not sorted again.
-func newCluster(nodes []*api.Node, firstFit bool) *cluster {
-	sorted := sortedNodes(nodes)
+// of each ID kept, in memory from sc. Its cost is O(nodes + GPUs) with
+// few allocations: the nodes' GPU slots share one slice, GPU models are
+// interned by a short scan, and NVLink domains are worked out once per
+// distinct topology (see domainCache). Nodes already sorted by ID, as the
+// leader's state store and the simulator list them, are not sorted again.
+func newCluster(nodes []*api.Node, firstFit bool, sc *scratch) *cluster {
+	sc.nodes = sortedNodes(nodes, sc.nodes)
+	sorted := sc.nodes
 	total := 0
 	for _, n := range sorted {
 		total += len(n.GPUs)
 	}
-	slab := make([]gpuSlot, total)
+	sc.gpus = reuse(sc.gpus, total)
+	slab := sc.gpus
+	sc.states = reuse(sc.states, len(sorted))
 	c := &cluster{
-		nodes: make([]nodeState, len(sorted)), firstFit: firstFit,
+		nodes: sc.states, firstFit: firstFit,
 		failures: map[failureKey]failure{}, never: map[failureKey]string{},
 	}
 	var models modelTable
@@ -219,10 +222,11 @@ func newCluster(nodes []*api.Node, firstFit bool) *cluster {
 func compareSlots(a, b gpuSlot) int { return a.index - b.index }
 
 // sortedNodes returns the nodes that are not nil, sorted by ID, the first
-// of each ID kept (in the order given). It checks in O(nodes) whether
-// they are sorted already, the common case, and sorts a copy only if not.
-func sortedNodes(nodes []*api.Node) []*api.Node {
-	out := make([]*api.Node, 0, len(nodes))
+// of each ID kept (in the order given), in buf's memory. It checks in
+// O(nodes) whether they are sorted already, the common case, and sorts
+// only if not.
+func sortedNodes(nodes, buf []*api.Node) []*api.Node {
+	out := reuse(buf, len(nodes))[:0]
 	ordered := true
 	for _, n := range nodes {
 		if n == nil {
@@ -319,27 +323,30 @@ func (c *cluster) countNotReady(s *nodeState) {
 	c.notReady[k].n++
 }
 
-// holdAllocs counts what the live allocations hold and builds the index;
-// it is called once, after newCluster.
-func (c *cluster) holdAllocs(units []unit) {
-	for k := range units {
-		u := &units[k]
-		if u.node < 0 {
-			continue
-		}
-		s := &c.nodes[u.node]
-		s.freeCPU -= u.res.cpu
-		s.freeMem -= u.res.mem
-		for _, slot := range u.slots {
-			if !s.gpus[slot].held && s.gpus[slot].healthy {
-				s.freeGPUs--
-			}
-			s.gpus[slot].held = true
-		}
-		for _, p := range u.alloc.Ports {
-			s.holdPort(p)
-		}
+// holdUnit counts what a live allocation holds on its node, before the
+// index is built.
+func (c *cluster) holdUnit(u *unit) {
+	if u.node < 0 {
+		return
 	}
+	s := &c.nodes[u.node]
+	s.freeCPU -= u.res.cpu
+	s.freeMem -= u.res.mem
+	for _, slot := range u.slots {
+		if !s.gpus[slot].held && s.gpus[slot].healthy {
+			s.freeGPUs--
+		}
+		s.gpus[slot].held = true
+	}
+	for _, p := range u.alloc.Ports {
+		s.holdPort(p)
+	}
+}
+
+// buildIndex adds up the ready nodes' capacity and free resources and
+// builds the index; it is called once, after every live allocation is
+// held (holdUnit).
+func (c *cluster) buildIndex() {
 	c.idx.init(len(c.nodes))
 	for i := range c.nodes {
 		s := &c.nodes[i]

@@ -41,6 +41,7 @@ import (
 func Schedule(in Input) Plan {
 	p := newPass(in)
 	p.run()
+	scratchPool.Put(p.sc)
 	return p.plan
 }
 
@@ -64,6 +65,7 @@ type queued struct {
 // pass is the state of one Schedule call.
 type pass struct {
 	in          Input
+	sc          *scratch // memory for the per-pass state, see scratch.go
 	fifo        bool
 	gap         int
 	c           *cluster
@@ -89,14 +91,14 @@ type pass struct {
 }
 
 func newPass(in Input) *pass {
-	p := &pass{in: in, fifo: in.Policy == PolicyFIFO, gap: in.PreemptionGap, jobs: map[string]*jobInfo{}, byName: map[string]*queueState{}, sels: map[string]*selection{}}
+	p := &pass{in: in, sc: scratchPool.Get().(*scratch), fifo: in.Policy == PolicyFIFO, gap: in.PreemptionGap, byName: map[string]*queueState{}, sels: map[string]*selection{}}
 	if p.gap == 0 {
 		p.gap = DefaultPreemptionGap
 	}
-	p.c = newCluster(in.Nodes, p.fifo)
+	p.c = newCluster(in.Nodes, p.fifo, p.sc)
 	p.collectJobs()
 	p.collectQueues()
-	p.c.holdAllocs(p.units)
+	p.c.buildIndex()
 	return p
 }
 

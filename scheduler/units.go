@@ -25,6 +25,7 @@ type jobInfo struct {
 	queue    *queueState // nil for an unknown queue
 	prio     int         // capped at the queue's MaxPriority
 	units    []*unit     // its live allocations, by ID
+	nunits   int         // how many, while collectJobs counts them
 	holds    amounts     // what they hold
 	work     int64       // GPU-seconds they have run
 	req      *queued     // set when it is also to be placed
@@ -35,19 +36,22 @@ type jobInfo struct {
 }
 
 // collectJobs indexes the jobs of Jobs and Running and the live
-// allocations, sorted by ID so that no input order decides anything.
-// Input already in ID order, as the leader's state store and the
-// simulator give it, is checked in O(n) and not sorted again; jobInfos,
-// units and their GPU slots are each allocated as one slice.
+// allocations, sorted by ID so that no input order decides anything, and
+// holds what each allocation holds on its node (holdUnit). Input already
+// in ID order, as the leader's state store and the simulator give it, is
+// checked in O(n) and not sorted again. The memory comes from p.sc.
 func (p *pass) collectJobs() {
+	sc := p.sc
 	n := len(p.in.Running)
 	for _, r := range p.in.Jobs {
 		if r != nil && r.Job != nil {
 			n++
 		}
 	}
-	p.infos = make([]jobInfo, 0, n) // never grows: p.jobs points into it
-	p.jobs = make(map[string]*jobInfo, n)
+	sc.infos = reuse(sc.infos, n)
+	p.infos = sc.infos[:0] // never grows: p.jobs points into it
+	sc.jobs = emptyMap(sc.jobs, n)
+	p.jobs = sc.jobs
 	add := func(j *api.Job) {
 		if j != nil && p.jobs[j.ID] == nil {
 			p.infos = append(p.infos, jobInfo{job: j, prio: j.Priority})
@@ -62,21 +66,46 @@ func (p *pass) collectJobs() {
 	for _, j := range p.in.Running {
 		add(j)
 	}
-	allocs := liveSorted(p.in.Allocs)
+	sc.allocs = liveSorted(p.in.Allocs, sc.allocs)
+	allocs := sc.allocs
 	c := p.c
-	pos := make(map[string]int, len(c.nodes))
+	sc.pos = emptyMap(sc.pos, len(c.nodes))
+	pos := sc.pos
 	for i := range c.nodes {
 		pos[c.nodes[i].node.ID] = i
 	}
-	nslots := 0
-	for _, a := range allocs {
+	sc.units = reuse(sc.units, len(allocs))
+	p.units = sc.units
+	nslots, owned := 0, 0
+	var last *jobInfo
+	for k, a := range allocs {
 		nslots += len(a.GPUIndices)
+		u := &p.units[k]
+		u.alloc = a
+		if last != nil && last.job.ID == a.JobID {
+			u.job = last // allocations of one job often come together
+		} else {
+			u.job = p.jobs[a.JobID]
+		}
+		if j := u.job; j != nil {
+			owned++
+			j.nunits++
+			last = j
+		}
 	}
-	slots := make([]int, 0, nslots)
-	p.units = make([]unit, len(allocs))
+	// Each job's units, and each unit's GPU slots, are parts of one
+	// slice.
+	sc.unitsOf = reuse(sc.unitsOf, owned)
+	of := sc.unitsOf
+	for k := range p.infos {
+		j := &p.infos[k]
+		j.units, of = of[:0:j.nunits], of[j.nunits:]
+	}
+	sc.unitGPUs = reuse(sc.unitGPUs, nslots)
+	slots := sc.unitGPUs[:0]
 	for k, a := range allocs {
 		u := &p.units[k]
-		u.alloc, u.node, u.job = a, -1, p.jobs[a.JobID]
+		u.node = -1
 		u.res = amounts{cpu: a.Task.Resources.CPUMilli, mem: a.Task.Resources.MemoryBytes, gpus: len(a.GPUIndices)}
 		u.stopping = a.DesiredState == api.DesiredStop
 		if i, ok := pos[a.NodeID]; ok {
@@ -91,6 +120,7 @@ func (p *pass) collectJobs() {
 			if len(slots) > from {
 				u.slots = slots[from:len(slots):len(slots)]
 			}
+			c.holdUnit(u)
 		}
 		if j := u.job; j != nil {
 			j.units = append(j.units, u)
@@ -114,10 +144,10 @@ func (p *pass) collectJobs() {
 }
 
 // liveSorted returns the live allocations sorted by ID, the first of each
-// ID kept (in the order given). It sorts only if they are not in order
-// already.
-func liveSorted(all []*api.Allocation) []*api.Allocation {
-	out := make([]*api.Allocation, 0, len(all))
+// ID kept (in the order given), in buf's memory. It sorts only if they
+// are not in order already.
+func liveSorted(all, buf []*api.Allocation) []*api.Allocation {
+	out := reuse(buf, len(all))[:0]
 	ordered := true
 	for _, a := range all {
 		if a == nil || !a.Live() {
