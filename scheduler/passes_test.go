@@ -228,3 +228,33 @@ func TestReclaimOnlyWhenThePreemptorIsServedFirst(t *testing.T) {
 		}
 	}
 }
+
+// A gang whose small members, placed first, fill the node its spread
+// group needed is tried again with its hardest members first. nA's GPUs
+// are all taken, so GPU-less members prefer it; both "small" members
+// there would leave no room for the third "wide" member, which must be
+// on a node of its own.
+func TestGangHardestMembersFirst(t *testing.T) {
+	nA := node("nA", 32, 60, 8)
+	nodes := []*api.Node{nA, node("nB", 32, 100, 8), node("nC", 32, 100, 8)}
+	busy := alloc("x-busy", "other", "nA", res(0, 0, 8), 0, 1, 2, 3, 4, 5, 6, 7)
+	wide := group("wide", 3, res(1, 55, 0))
+	wide.Spread = true
+	g := job("g", 50, 0, true, group("small", 2, res(1, 22, 0)), wide)
+	plan := Schedule(Input{Nodes: nodes, Allocs: []*api.Allocation{busy}, Jobs: requests(g), Now: t0})
+	if len(plan.Jobs) != 1 || len(plan.Jobs[0].Placements) != 5 {
+		t.Fatalf("gang not placed: %+v", plan)
+	}
+	wideOn := map[string]bool{}
+	for k, p := range plan.Jobs[0].Placements {
+		if k > 0 && compareMembers(plan.Jobs[0].Placements[k-1].Member, p.Member) > 0 {
+			t.Errorf("placements not in member order: %+v", plan.Jobs[0].Placements)
+		}
+		if p.Member.Group == "wide" {
+			wideOn[p.NodeID] = true
+		}
+	}
+	if len(wideOn) != 3 {
+		t.Errorf("spread group on %v, want 3 nodes", wideOn)
+	}
+}
