@@ -193,7 +193,7 @@ func newCluster(nodes []*api.Node, firstFit bool, sc *scratch) *cluster {
 	}
 	var models modelTable
 	var domains domainCache
-	classIDs := map[classKey]int32{}
+	classIDs := classTable{ids: map[classKey]int32{}}
 	for i, n := range sorted {
 		s := &c.nodes[i]
 		s.node = n
@@ -211,7 +211,7 @@ func newCluster(nodes []*api.Node, firstFit bool, sc *scratch) *cluster {
 			slices.SortStableFunc(s.gpus, compareSlots)
 		}
 		s.domains = domains.number(s, n.GPUs)
-		s.class = c.classOf(i, classIDs)
+		s.class = c.classOf(i, &classIDs)
 		if !s.ready {
 			c.countNotReady(s)
 		}
@@ -286,8 +286,17 @@ func (t *modelTable) id(c *cluster, name string) int {
 	return m
 }
 
+// classTable finds classes by key; most nodes have the class of the node
+// before them, which is tried first.
+type classTable struct {
+	ids     map[classKey]int32
+	last    classKey
+	lastID  int32
+	hasLast bool
+}
+
 // classOf returns node i's class, adding it if it is new.
-func (c *cluster) classOf(i int, ids map[classKey]int32) int32 {
+func (c *cluster) classOf(i int, t *classTable) int32 {
 	s := &c.nodes[i]
 	k := classKey{cpu: s.node.Resources.CPUMilli, mem: s.node.Resources.MemoryBytes, gpus: len(s.gpus), healthy: s.freeGPUs, model: -1, ports: offersPorts(s.node.Ports), own: -1}
 	uniform := true
@@ -301,11 +310,20 @@ func (c *cluster) classOf(i int, ids map[classKey]int32) int32 {
 	if !uniform {
 		k.own, k.model, k.gpuMem = i, -1, 0
 	}
-	if id, ok := ids[k]; ok {
-		return id
+	if t.hasLast && k == t.last {
+		return t.lastID
 	}
+	id, ok := t.ids[k]
+	if !ok {
+		id = c.addClass(k, uniform)
+		t.ids[k] = id
+	}
+	t.last, t.lastID, t.hasLast = k, id, true
+	return id
+}
+
+func (c *cluster) addClass(k classKey, uniform bool) int32 {
 	id := int32(len(c.classes))
-	ids[k] = id
 	c.classes = append(c.classes, nodeClass{
 		cpu: k.cpu, mem: k.mem, gpus: k.gpus, healthy: k.healthy, uniform: uniform, model: k.model, gpuMem: k.gpuMem, ports: k.ports,
 		invCPU: inverseOf(k.cpu), invMem: inverseOf(k.mem), invGPU: inverseOf(int64(k.gpus)),

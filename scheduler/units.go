@@ -189,12 +189,26 @@ func (p *pass) collectQueues() {
 	slices.SortFunc(p.queues, func(a, b *queueState) int { return strings.Compare(a.q.Name, b.q.Name) })
 	for k := range p.infos {
 		j := &p.infos[k]
-		if q := p.byName[queueName(j.job)]; q != nil {
+		if q := p.queueNamed(queueName(j.job)); q != nil {
 			j.queue = q
 			j.prio = q.q.ClampPriority(j.job.Priority)
 			q.used.add(j.holds)
 		}
 	}
+}
+
+// queueNamed returns the queue of that name, or nil. A pass has a handful
+// of queues, which a scan finds faster than a map.
+func (p *pass) queueNamed(name string) *queueState {
+	if len(p.queues) > 8 {
+		return p.byName[name]
+	}
+	for _, q := range p.queues {
+		if q.q.Name == name {
+			return q
+		}
+	}
+	return nil
 }
 
 // release frees what u holds on its node, as if it had ended; hold

@@ -110,8 +110,10 @@ type sim struct {
 	q        queue
 	now      time.Duration
 	// waiting holds the jobs with missing members that are not being
-	// evicted; running those holding live allocations.
+	// evicted; running those holding live allocations, and runningJobs
+	// their api.Jobs at the same positions (the core's Input.Running).
 	waiting, running []*simJob
+	runningJobs      []*api.Job
 	// live is every allocation that was live at the last pass, by ID,
 	// and started those started since, in no order: the next pass merges
 	// them (see liveAllocs), since allocation IDs already in order cost
@@ -370,10 +372,17 @@ func (s *sim) setRunning(j *simJob) {
 	if j.runPos < 0 {
 		j.runPos = len(s.running)
 		s.running = append(s.running, j)
+		s.runningJobs = append(s.runningJobs, j.job)
 	}
 }
 
 func (s *sim) unsetRunning(j *simJob) {
+	if i := j.runPos; i >= 0 {
+		last := len(s.runningJobs) - 1
+		s.runningJobs[i] = s.runningJobs[last]
+		s.runningJobs[last] = nil
+		s.runningJobs = s.runningJobs[:last]
+	}
 	s.running = removeAt(s.running, &j.runPos, func(o *simJob) *int { return &o.runPos })
 }
 

@@ -29,11 +29,8 @@ func (s *sim) input() scheduler.Input {
 		Nodes: s.cluster.Nodes, Queues: s.cluster.Queues, Policy: s.cfg.Policy,
 		PreemptionGap: s.cfg.PreemptionGap, Now: Epoch.Add(s.now),
 		Allocs:  s.liveAllocs(),
+		Running: s.runningJobs, // the core does not keep or change it
 		Jobs:    make([]*scheduler.JobRequest, 0, len(s.waiting)),
-		Running: make([]*api.Job, 0, len(s.running)),
-	}
-	for _, j := range s.running {
-		in.Running = append(in.Running, j.job)
 	}
 	for _, j := range s.waiting {
 		in.Jobs = append(in.Jobs, j.request())
