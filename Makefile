@@ -35,6 +35,14 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./api/jobspec/
 	$(GO) test -run '^$$' -fuzz '^FuzzConfig$$' -fuzztime $(FUZZTIME) ./cmd/phalanx/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./api/queuespec/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCluster$$' -fuzztime $(FUZZTIME) ./scheduler/sim/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWorkload$$' -fuzztime $(FUZZTIME) ./scheduler/sim/
+	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./executor/logs/
+	$(GO) test -run '^$$' -fuzz '^FuzzWorkspaceID$$' -fuzztime $(FUZZTIME) ./executor/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./pipeline/webhook/
+	$(GO) test -run '^$$' -fuzz '^FuzzNewRemote$$' -fuzztime $(FUZZTIME) ./pipeline/gitsource/
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

@@ -22,8 +22,9 @@ type Queue struct {
 	// fair share (Weight / the sum of all queues' weights, of every
 	// resource of the ready nodes). Borrowed capacity can be reclaimed:
 	// a queue below its fair share may preempt jobs of a queue above
-	// its own. Without Borrow the queue never holds more than its fair
-	// share.
+	// its own for a job that keeps it within its fair share
+	// (docs/scheduling.md has the exact rule). Without Borrow the queue
+	// never holds more than its fair share.
 	Borrow bool `json:"borrow"`
 	// MaxPriority, when set, is the highest priority a job of the queue
 	// may have. The API refuses a higher one at submit; the scheduler

@@ -34,6 +34,11 @@ type Agent struct {
 	ws     *workspaces
 
 	collecting atomic.Bool // a workspace collection is under way
+	sweeping   atomic.Bool // a sweep of leftovers is under way
+	// following are the goroutines that follow tasks (and collect
+	// workspaces); Run waits for them, so that nothing writes under the
+	// data dir after it returns.
+	following sync.WaitGroup
 
 	mu     sync.Mutex
 	tasks  map[string]*task  // started by this process, not yet final
@@ -53,6 +58,10 @@ type task struct {
 	findOnly bool
 	// secrets are what its log and messages must not show (taskSecrets).
 	secrets []string
+	// starting bounds what comes before the task starts (its workspace's
+	// checkout); a stop cancels it. Nil for findOnly tasks.
+	starting    context.Context
+	cancelStart context.CancelFunc
 }
 
 // New returns an agent. The node ID is kept in DataDir so a restarted
@@ -76,6 +85,7 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	ws.timeout = cfg.CheckoutTimeout
 	c := client.New(cfg.Server)
 	return &Agent{
 		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id, ws: ws,
@@ -141,6 +151,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.watchGPUs(ctx) }()
 	a.poll(ctx)
 	wg.Wait()
+	a.following.Wait()
 	if c, ok := a.cfg.GPUSource.(io.Closer); ok {
 		c.Close()
 	}
@@ -202,15 +213,16 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 		switch {
 		case al.DesiredState == api.DesiredRun && t == nil:
 			t = &task{alloc: al}
+			t.starting, t.cancelStart = context.WithCancel(ctx)
 			a.tasks[al.ID] = t
 			a.logs.Expect(al.ID)
-			go a.run(ctx, t)
+			a.following.Go(func() { a.run(ctx, t) })
 		case al.DesiredState == api.DesiredStop && t != nil:
 			a.requestStop(ctx, t)
 		case al.DesiredState == api.DesiredStop && t == nil:
 			t = &task{alloc: al, stop: true, findOnly: true}
 			a.tasks[al.ID] = t
-			go a.run(ctx, t)
+			a.following.Go(func() { a.run(ctx, t) })
 		}
 	}
 	// A task the servers no longer list has ended as far as they are
@@ -221,8 +233,11 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 			a.requestStop(ctx, t)
 		}
 	}
-	if !a.swept {
-		go a.sweep(ctx, listed)
+	if !a.swept && a.sweeping.CompareAndSwap(false, true) {
+		a.following.Go(func() {
+			defer a.sweeping.Store(false)
+			a.sweep(ctx, listed)
+		})
 	}
 	a.collectWorkspaces(allocs)
 	for id := range a.done {
@@ -264,7 +279,7 @@ func (a *Agent) sweep(ctx context.Context, listed map[string]bool) {
 		log.Printf("agent: stopping %s, left by an earlier agent process and no longer wanted", id)
 		t := &task{alloc: &api.Allocation{ID: id, NodeID: a.nodeID}, stop: true, findOnly: true}
 		a.tasks[id] = t
-		go a.run(ctx, t)
+		a.following.Go(func() { a.run(ctx, t) })
 	}
 }
 
@@ -304,6 +319,8 @@ func (a *Agent) requestStop(ctx context.Context, t *task) {
 	t.stop = true
 	if t.h != nil {
 		go a.stopTask(ctx, t.h, t.alloc)
+	} else if t.cancelStart != nil {
+		t.cancelStart() // a checkout under way gives up
 	}
 }
 
@@ -337,13 +354,26 @@ func (a *Agent) run(ctx context.Context, t *task) {
 			strings.Join(short, ", "), logs.MinSecretLen)
 	}
 	var prep Prepared
+	starting := ctx
+	if t.starting != nil {
+		starting = t.starting
+		defer t.cancelStart()
+	}
 	if ws := t.alloc.Task.Workspace; ws != nil && !t.findOnly {
-		dir, err := a.ws.acquire(ctx, id, ws)
+		dir, err := a.ws.acquire(starting, id, ws)
 		defer a.ws.release(id, ws.ID)
 		if err != nil {
 			if ctx.Err() != nil {
 				w.Close()
 				return // the agent is stopping; the next one tries again
+			}
+			a.mu.Lock()
+			stopped := t.stop
+			a.mu.Unlock()
+			if stopped {
+				w.Close()
+				a.finish(t, api.AllocStopped, nil, "stopped before it started")
+				return
 			}
 			fmt.Fprintf(w, "[phalanx: task did not start: workspace not ready: %v]\n", err)
 			w.Close()

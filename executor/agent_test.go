@@ -466,3 +466,49 @@ func TestFailingGPUGetsNoWork(t *testing.T) {
 		return len(held) == 7
 	})
 }
+
+// TestStopDuringCheckout: a step cancelled while its workspace is being
+// checked out stops then, not after the checkout ends (a slow or silent
+// git server could take the whole checkout timeout).
+func TestStopDuringCheckout(t *testing.T) {
+	h := newHarness(t)
+	entered, gaveUp := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.startAgentWith(func(c *executor.Config) {
+		c.Checkout = func(ctx context.Context, co api.Checkout, dir string) error {
+			once.Do(func() { close(entered) })
+			<-ctx.Done()
+			close(gaveUp)
+			return ctx.Err()
+		}
+	})
+	spec := &api.JobSpec{Name: "step", Queue: "default", Priority: 50, Groups: []api.Group{{
+		Name: "step", Count: 1,
+		Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 100, MemoryBytes: 1 << 20},
+			Workspace: &api.Workspace{ID: "run-1", Checkout: &api.Checkout{URL: "https://git.example/r", Commit: strings.Repeat("a", 40)}}},
+	}}}
+	st, err := h.srv.SubmitJob(context.Background(), spec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the checkout never started")
+	}
+	if _, err := h.srv.CancelJob(context.Background(), st.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gaveUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the checkout goes on after its step was cancelled")
+	}
+	h.eventually("the allocation to stop", func() bool {
+		a := h.alloc(st.ID, 0)
+		return a != nil && a.State == api.AllocStopped
+	})
+	if h.rt.startCount(h.alloc(st.ID, 0).ID) != 0 {
+		t.Fatal("the task was started after its checkout was given up")
+	}
+}

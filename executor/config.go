@@ -46,6 +46,10 @@ type Config struct {
 	WorkspaceGrace time.Duration
 	// Checkout puts a workspace's commit into its directory.
 	Checkout CheckoutFunc
+	// CheckoutTimeout bounds one checkout of a workspace's commit; a git
+	// server that stops answering fails the step after it instead of
+	// holding it in "starting".
+	CheckoutTimeout time.Duration
 	// Quiet drops the agent's routine log lines (simulated nodes by the
 	// thousand).
 	Quiet bool
@@ -57,6 +61,10 @@ type Config struct {
 // default.
 const DefaultWorkspaceGrace = 10 * time.Minute
 
+// DefaultCheckoutTimeout is how long a workspace's checkout may take by
+// default.
+const DefaultCheckoutTimeout = 10 * time.Minute
+
 // DefaultConfig returns an agent configuration with defaults filled in,
 // except for what depends on the host (name, resources).
 func DefaultConfig() Config {
@@ -67,6 +75,7 @@ func DefaultConfig() Config {
 		LogMaxBytes:       10 << 20,
 		WorkspaceGrace:    DefaultWorkspaceGrace,
 		Checkout:          GitCheckout,
+		CheckoutTimeout:   DefaultCheckoutTimeout,
 		Ports:             api.DefaultPorts,
 		Now:               time.Now,
 	}
@@ -91,6 +100,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("agent: heartbeat interval %v is under 100ms", c.HeartbeatInterval)
 	case c.WorkspaceGrace < 0:
 		return fmt.Errorf("agent: workspace grace %v is negative", c.WorkspaceGrace)
+	case c.CheckoutTimeout <= 0:
+		return fmt.Errorf("agent: checkout timeout %v is not positive", c.CheckoutTimeout)
 	case c.Checkout == nil:
 		return errors.New("agent: no checkout function")
 	case c.Now == nil:

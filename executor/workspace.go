@@ -71,6 +71,8 @@ type workspaces struct {
 	checkout CheckoutFunc
 	grace    time.Duration
 	now      func() time.Time
+	// timeout bounds one checkout; 0: DefaultCheckoutTimeout.
+	timeout time.Duration
 
 	mu sync.Mutex
 	ws map[string]*workspace
@@ -83,6 +85,8 @@ type workspace struct {
 	last  time.Time       // last held or wanted; guarded by workspaces.mu
 }
 
+// newWorkspaces keeps workspaces under root; checkouts get
+// DefaultCheckoutTimeout until timeout is set.
 func newWorkspaces(root string, checkout CheckoutFunc, grace time.Duration, now func() time.Time) (*workspaces, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: workspaces dir: %w", err)
@@ -153,7 +157,16 @@ func (s *workspaces) checkoutInto(ctx context.Context, co api.Checkout, dir stri
 	if err := emptyDir(dir); err != nil {
 		return err
 	}
-	if err := s.checkout(ctx, co, dir); err != nil {
+	timeout := s.timeout
+	if timeout <= 0 {
+		timeout = DefaultCheckoutTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.checkout(cctx, co, dir); err != nil {
+		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("no answer within %v from %s (the agent's checkout timeout): %w", timeout, co.URL, err)
+		}
 		return err
 	}
 	return openUp(dir)
@@ -343,7 +356,7 @@ func (a *Agent) collectWorkspaces(allocs []*api.Allocation) {
 	if !a.collecting.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	a.following.Go(func() {
 		defer a.collecting.Store(false)
 		removed, err := a.ws.collect(wanted)
 		if err != nil {
@@ -352,5 +365,5 @@ func (a *Agent) collectWorkspaces(allocs []*api.Allocation) {
 		if len(removed) > 0 && !a.cfg.Quiet {
 			log.Printf("agent: removed workspaces %s, unused for %v", strings.Join(removed, ", "), a.cfg.WorkspaceGrace)
 		}
-	}()
+	})
 }

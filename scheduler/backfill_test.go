@@ -108,3 +108,26 @@ func TestOverdue(t *testing.T) {
 		t.Errorf("Overdue() mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// Allocations already being stopped (an evicted gang's old attempt while
+// its new one waits, a task stopping after a failure) are no walltime
+// overrun: failing the job for them would fail a preempted job that
+// waits to run again.
+func TestOverdueIgnoresStoppingWork(t *testing.T) {
+	g := withWalltime(time.Hour, job("g", 50, 0, true, group("w", 2, res(1, 1, 0))))
+	g.Attempt = 1 // evicted: attempt 0 stops, attempt 1 waits
+	j := withWalltime(time.Hour, running(job("j", 50, 0, false, group("w", 2, res(1, 1, 0)))))
+	old := func(id, jobID string) *api.Allocation {
+		return startedAt(t0.Add(-2*time.Hour), alloc(id, jobID, "n1", res(1, 1, 0)))
+	}
+	allocs := []*api.Allocation{
+		stopping(old("g-0", "g")), stopping(old("g-1", "g")),
+		stopping(old("j-0", "j")),
+		old("j-1", "j"),
+	}
+	got := Overdue([]*api.Job{g, j}, allocs, t0)
+	want := []Overrun{{JobID: "j", Deadline: t0.Add(-time.Hour), AllocIDs: []string{"j-1"}}}
+	if diff := cmpDiff(want, got); diff != "" {
+		t.Errorf("Overdue() mismatch (-want +got):\n%s", diff)
+	}
+}

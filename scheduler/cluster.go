@@ -171,46 +171,47 @@ type taken struct {
 	port  int   // the host port reserved, or 0
 }
 
-func newCluster(nodes []*api.Node, firstFit bool) *cluster {
-	sorted := make([]*api.Node, 0, len(nodes))
-	for _, n := range nodes {
-		if n != nil {
-			sorted = append(sorted, n)
-		}
+// newCluster builds the state of the nodes, nil ones left out, the first
+// of each ID kept, in memory from sc. Its cost is O(nodes + GPUs) with
+// few allocations: the nodes' GPU slots share one slice, GPU models are
+// interned by a short scan, and NVLink domains are worked out once per
+// distinct topology (see domainCache). Nodes already sorted by ID, as the
+// leader's state store and the simulator list them, are not sorted again.
+func newCluster(nodes []*api.Node, firstFit bool, sc *scratch) *cluster {
+	sc.nodes = sortedNodes(nodes, sc.nodes)
+	sorted := sc.nodes
+	total := 0
+	for _, n := range sorted {
+		total += len(n.GPUs)
 	}
-	slices.SortStableFunc(sorted, func(a, b *api.Node) int { return strings.Compare(a.ID, b.ID) })
-	sorted = slices.CompactFunc(sorted, func(a, b *api.Node) bool { return a.ID == b.ID })
-
+	sc.gpus = reuse(sc.gpus, total)
+	slab := sc.gpus
+	sc.states = reuse(sc.states, len(sorted))
 	c := &cluster{
-		nodes: make([]nodeState, len(sorted)), firstFit: firstFit,
+		nodes: sc.states, firstFit: firstFit,
 		failures: map[failureKey]failure{}, never: map[failureKey]string{},
 	}
-	modelIDs := map[string]int{}
-	classIDs := map[classKey]int32{}
+	var models modelTable
+	var domains domainCache
+	classIDs := classTable{ids: map[classKey]int32{}}
 	for i, n := range sorted {
 		s := &c.nodes[i]
 		s.node = n
 		s.ready = n.Status == api.NodeReady && n.Drain == nil
 		s.freeCPU = n.Resources.CPUMilli
 		s.freeMem = n.Resources.MemoryBytes
-		s.gpus = make([]gpuSlot, len(n.GPUs))
+		s.gpus, slab = slab[:len(n.GPUs):len(n.GPUs)], slab[len(n.GPUs):]
 		for j, g := range n.GPUs {
-			m, ok := modelIDs[g.Model]
-			if !ok {
-				m = len(c.models)
-				modelIDs[g.Model] = m
-				c.models = append(c.models, g.Model)
-			}
-			s.gpus[j] = gpuSlot{index: g.Index, model: m, memory: g.MemoryBytes, healthy: g.Healthy, uuid: g.UUID}
-		}
-		slices.SortStableFunc(s.gpus, func(a, b gpuSlot) int { return a.index - b.index })
-		s.domains = s.linkDomains(n.GPUs)
-		for _, g := range s.gpus {
-			if g.healthy {
+			s.gpus[j] = gpuSlot{index: g.Index, model: models.id(c, g.Model), memory: g.MemoryBytes, healthy: g.Healthy, uuid: g.UUID}
+			if g.Healthy {
 				s.freeGPUs++
 			}
 		}
-		s.class = c.classOf(i, classIDs)
+		if !slices.IsSortedFunc(s.gpus, compareSlots) {
+			slices.SortStableFunc(s.gpus, compareSlots)
+		}
+		s.domains = domains.number(s, n.GPUs)
+		s.class = c.classOf(i, &classIDs)
 		if !s.ready {
 			c.countNotReady(s)
 		}
@@ -218,8 +219,84 @@ func newCluster(nodes []*api.Node, firstFit bool) *cluster {
 	return c
 }
 
+func compareSlots(a, b gpuSlot) int { return a.index - b.index }
+
+// sortedNodes returns the nodes that are not nil, sorted by ID, the first
+// of each ID kept (in the order given), in buf's memory. It checks in
+// O(nodes) whether they are sorted already, the common case, and sorts
+// only if not.
+func sortedNodes(nodes, buf []*api.Node) []*api.Node {
+	out := reuse(buf, len(nodes))[:0]
+	ordered := true
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
+		if k := len(out); k > 0 && out[k-1].ID >= n.ID {
+			ordered = false
+		}
+		out = append(out, n)
+	}
+	if ordered {
+		return out
+	}
+	slices.SortStableFunc(out, func(a, b *api.Node) int { return strings.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(out, func(a, b *api.Node) bool { return a.ID == b.ID })
+}
+
+// modelTable interns GPU model names into cluster.models. Clusters have a
+// handful of models, so a scan, most recent first, beats hashing; a map
+// takes over if there are many.
+type modelTable struct {
+	last int
+	ids  map[string]int
+}
+
+const modelScan = 8
+
+func (t *modelTable) id(c *cluster, name string) int {
+	if len(c.models) > 0 && c.models[t.last] == name {
+		return t.last
+	}
+	if t.ids != nil {
+		if m, ok := t.ids[name]; ok {
+			t.last = m
+			return m
+		}
+	} else {
+		for m, have := range c.models {
+			if have == name {
+				t.last = m
+				return m
+			}
+		}
+	}
+	m := len(c.models)
+	c.models = append(c.models, name)
+	if len(c.models) > modelScan && t.ids == nil {
+		t.ids = make(map[string]int, 2*modelScan)
+		for k, have := range c.models {
+			t.ids[have] = k
+		}
+	}
+	if t.ids != nil {
+		t.ids[name] = m
+	}
+	t.last = m
+	return m
+}
+
+// classTable finds classes by key; most nodes have the class of the node
+// before them, which is tried first.
+type classTable struct {
+	ids     map[classKey]int32
+	last    classKey
+	lastID  int32
+	hasLast bool
+}
+
 // classOf returns node i's class, adding it if it is new.
-func (c *cluster) classOf(i int, ids map[classKey]int32) int32 {
+func (c *cluster) classOf(i int, t *classTable) int32 {
 	s := &c.nodes[i]
 	k := classKey{cpu: s.node.Resources.CPUMilli, mem: s.node.Resources.MemoryBytes, gpus: len(s.gpus), healthy: s.freeGPUs, model: -1, ports: offersPorts(s.node.Ports), own: -1}
 	uniform := true
@@ -233,11 +310,20 @@ func (c *cluster) classOf(i int, ids map[classKey]int32) int32 {
 	if !uniform {
 		k.own, k.model, k.gpuMem = i, -1, 0
 	}
-	if id, ok := ids[k]; ok {
-		return id
+	if t.hasLast && k == t.last {
+		return t.lastID
 	}
+	id, ok := t.ids[k]
+	if !ok {
+		id = c.addClass(k, uniform)
+		t.ids[k] = id
+	}
+	t.last, t.lastID, t.hasLast = k, id, true
+	return id
+}
+
+func (c *cluster) addClass(k classKey, uniform bool) int32 {
 	id := int32(len(c.classes))
-	ids[k] = id
 	c.classes = append(c.classes, nodeClass{
 		cpu: k.cpu, mem: k.mem, gpus: k.gpus, healthy: k.healthy, uniform: uniform, model: k.model, gpuMem: k.gpuMem, ports: k.ports,
 		invCPU: inverseOf(k.cpu), invMem: inverseOf(k.mem), invGPU: inverseOf(int64(k.gpus)),
@@ -255,27 +341,30 @@ func (c *cluster) countNotReady(s *nodeState) {
 	c.notReady[k].n++
 }
 
-// holdAllocs counts what the live allocations hold and builds the index;
-// it is called once, after newCluster.
-func (c *cluster) holdAllocs(units []unit) {
-	for k := range units {
-		u := &units[k]
-		if u.node < 0 {
-			continue
-		}
-		s := &c.nodes[u.node]
-		s.freeCPU -= u.res.cpu
-		s.freeMem -= u.res.mem
-		for _, slot := range u.slots {
-			if !s.gpus[slot].held && s.gpus[slot].healthy {
-				s.freeGPUs--
-			}
-			s.gpus[slot].held = true
-		}
-		for _, p := range u.alloc.Ports {
-			s.holdPort(p)
-		}
+// holdUnit counts what a live allocation holds on its node, before the
+// index is built.
+func (c *cluster) holdUnit(u *unit) {
+	if u.node < 0 {
+		return
 	}
+	s := &c.nodes[u.node]
+	s.freeCPU -= u.res.cpu
+	s.freeMem -= u.res.mem
+	for _, slot := range u.slots {
+		if !s.gpus[slot].held && s.gpus[slot].healthy {
+			s.freeGPUs--
+		}
+		s.gpus[slot].held = true
+	}
+	for _, p := range u.alloc.Ports {
+		s.holdPort(p)
+	}
+}
+
+// buildIndex adds up the ready nodes' capacity and free resources and
+// builds the index; it is called once, after every live allocation is
+// held (holdUnit).
+func (c *cluster) buildIndex() {
 	c.idx.init(len(c.nodes))
 	for i := range c.nodes {
 		s := &c.nodes[i]
@@ -291,7 +380,12 @@ func (c *cluster) holdAllocs(units []unit) {
 }
 
 // slot returns the position of the GPU with the given index, or -1.
+// Indices are usually 0..n-1, so the GPU with index i is first looked for
+// at position i.
 func (s *nodeState) slot(index int) int {
+	if index >= 0 && index < len(s.gpus) && s.gpus[index].index == index && (index == 0 || s.gpus[index-1].index < index) {
+		return index
+	}
 	k, ok := slices.BinarySearchFunc(s.gpus, index, func(g gpuSlot, i int) int { return g.index - i })
 	if !ok {
 		return -1

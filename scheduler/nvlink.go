@@ -1,6 +1,10 @@
 package scheduler
 
-import "github.com/phalanx-sched/phalanx/api"
+import (
+	"slices"
+
+	"github.com/phalanx-sched/phalanx/api"
+)
 
 // linkDomains numbers the NVLink domains of the node's GPUs into
 // gpuSlot.domain and returns how many there are, or 0 when no GPU has an
@@ -53,6 +57,71 @@ func (s *nodeState) linkDomains(gpus []api.GPU) int32 {
 		}
 	}
 	return n
+}
+
+// domainCache numbers NVLink domains once per distinct topology. Nodes of
+// one model have the same GPU indices and NVLink peers, so a node whose
+// GPU list matches a topology seen before (same indices and peers, in the
+// same order) copies that numbering instead of working it out again. It
+// holds a few topologies; nodes of other ones are numbered directly.
+type domainCache struct {
+	topos []topology
+}
+
+// topology is one node's GPU list and the domains linkDomains gave it.
+type topology struct {
+	gpus    []api.GPU // as the node lists them
+	domain  []int32   // by position in nodeState.gpus
+	domains int32
+}
+
+const maxTopologies = 8
+
+// number sets s.gpus[k].domain and returns what linkDomains would.
+func (dc *domainCache) number(s *nodeState, gpus []api.GPU) int32 {
+	if !hasPeers(gpus) {
+		return 0
+	}
+	for _, t := range dc.topos {
+		if sameTopology(t.gpus, gpus) {
+			for k := range s.gpus {
+				s.gpus[k].domain = t.domain[k]
+			}
+			return t.domains
+		}
+	}
+	n := s.linkDomains(gpus)
+	if len(dc.topos) < maxTopologies {
+		t := topology{gpus: gpus, domain: make([]int32, len(s.gpus)), domains: n}
+		for k := range s.gpus {
+			t.domain[k] = s.gpus[k].domain
+		}
+		dc.topos = append(dc.topos, t)
+	}
+	return n
+}
+
+func hasPeers(gpus []api.GPU) bool {
+	for k := range gpus {
+		if len(gpus[k].NVLinkPeers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sameTopology reports whether two GPU lists have the same indices and
+// NVLink peers in the same order; the domains depend on nothing else.
+func sameTopology(a, b []api.GPU) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if a[k].Index != b[k].Index || !slices.Equal(a[k].NVLinkPeers, b[k].NVLinkPeers) {
+			return false
+		}
+	}
+	return true
 }
 
 // pickGPUs returns the positions in s.gpus of the d.res.GPUs GPUs that d

@@ -175,8 +175,10 @@ const (
 	// EvictPreempt: a job of the same queue at least PreemptionGap
 	// priority points higher needs the room.
 	EvictPreempt EvictionCause = "preempt"
-	// EvictReclaim: a queue below its fair share takes back what the
-	// victim's queue, above its own, borrowed.
+	// EvictReclaim: a queue below its fair share, and within it once the
+	// preemptor runs, takes back what the victim's queue, above its own,
+	// borrowed; the victim's queue still comes after the preemptor's in
+	// queue order once the victims are gone.
 	EvictReclaim EvictionCause = "reclaim"
 )
 

@@ -25,7 +25,27 @@ type queueState struct {
 // share is the queue's dominant share of the cluster's capacity in units
 // of 2^-32: the largest of its CPU, memory and GPU shares.
 func (q *queueState) share(capacity amounts) uint64 {
-	return max(fraction(q.used.cpu, capacity.cpu), fraction(q.used.mem, capacity.mem), fraction(int64(q.used.gpus), int64(capacity.gpus)))
+	return dominant(q.used, capacity)
+}
+
+// dominant is the largest of used's CPU, memory and GPU shares of
+// capacity, in units of 2^-32.
+func dominant(used, capacity amounts) uint64 {
+	return max(fraction(used.cpu, capacity.cpu), fraction(used.mem, capacity.mem), fraction(int64(used.gpus), int64(capacity.gpus)))
+}
+
+// ahead reports whether queue a holding aUsed comes before queue b
+// holding bUsed in the order queues are served: lower weighted dominant
+// share first, ties by name.
+func ahead(a *queueState, aUsed amounts, b *queueState, bUsed amounts, capacity amounts) bool {
+	as, bs := dominant(aUsed, capacity), dominant(bUsed, capacity)
+	switch {
+	case lessShare(as, a.weight, bs, b.weight):
+		return true
+	case lessShare(bs, b.weight, as, a.weight):
+		return false
+	}
+	return cmp.Less(a.q.Name, b.q.Name)
 }
 
 // fraction is part/whole in units of 2^-32, clamped to [0, 2^40].
@@ -63,6 +83,17 @@ func fairPart(whole int64, weight, total uint64) int64 {
 func (p *pass) belowFair(q *queueState) bool {
 	// share < 2^32 * weight / total  <=>  share * total < 2^32 * weight
 	return lessShare(q.share(p.c.capacity), q.weight, 1<<32, p.totalWeight)
+}
+
+// mayReclaim reports whether the queue may reclaim room for a job that
+// needs need: it is below its fair share now and stays within it, in
+// every resource, once the job is placed. So a queue never goes above
+// its fair share by reclaiming, and what it reclaimed cannot be
+// reclaimed back from it.
+func (p *pass) mayReclaim(q *queueState, need amounts) bool {
+	after := q.used
+	after.add(need)
+	return p.belowFair(q) && !p.aboveFair(q, after)
 }
 
 // aboveFair reports whether the queue, holding used, is above its fair
@@ -147,14 +178,7 @@ type queueHeap struct {
 }
 
 func (h *queueHeap) less(a, b *queueState) bool {
-	as, bs := a.share(h.capacity), b.share(h.capacity)
-	switch {
-	case lessShare(as, a.weight, bs, b.weight):
-		return true
-	case lessShare(bs, b.weight, as, a.weight):
-		return false
-	}
-	return cmp.Less(a.q.Name, b.q.Name)
+	return ahead(a, a.used, b, b.used, h.capacity)
 }
 
 func (h *queueHeap) push(q *queueState) {

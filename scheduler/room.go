@@ -270,16 +270,17 @@ type victim struct {
 }
 
 // preempt looks for running jobs whose eviction lets the job fit: jobs
-// of its own queue at least the preemption gap lower in priority, and,
-// when its queue is below its fair share, jobs of queues above theirs.
-// It takes them in order of the work they would lose (GPU-seconds run),
-// then lowest priority, newest, ID; adds them until the job fits (never
+// of its own queue at least the preemption gap lower in priority, and
+// jobs of other queues it may reclaim from (see reclaimable). It takes
+// them in order of the work they would lose (GPU-seconds run), then
+// lowest priority, newest, ID; adds them until the job fits (never
 // evicting if it would not); drops those not needed after all; and
 // evicts the rest whole. Jobs that are to be placed themselves, stopping
 // or evicted already are never victims.
 func (p *pass) preempt(r *queued, left []Member) string {
 	q := r.queue
-	below := p.belowFair(q)
+	need := p.need(r.job, left)
+	below := p.mayReclaim(q, need)
 	var cands []victim
 	for _, v := range p.running {
 		if v.evicted || v.req != nil || v.stopping || v.queue == nil || v == r.info || slices.ContainsFunc(v.units, func(u *unit) bool { return u.claimed }) {
@@ -327,7 +328,6 @@ func (p *pass) preempt(r *queued, left []Member) string {
 			p.hold(u)
 		}
 	}
-	need := p.need(r.job, left)
 	used := map[*queueState]amounts{}
 	var chosen []victim
 	var fp footprint
@@ -341,11 +341,12 @@ func (p *pass) preempt(r *queued, left []Member) string {
 			if !ok {
 				u = v.j.queue.used
 			}
-			if !p.aboveFair(v.j.queue, u) {
+			left := u
+			left.sub(v.j.holds)
+			if !p.reclaimable(q, v.j.queue, u, left) {
 				continue
 			}
-			u.sub(v.j.holds)
-			used[v.j.queue] = u
+			used[v.j.queue] = left
 		}
 		releaseJob(v.j)
 		chosen = append(chosen, v)
@@ -395,6 +396,19 @@ func (p *pass) preempt(r *queued, left []Member) string {
 		}
 	}
 	return fmt.Sprintf("preempting %d %s (%s); starts when %s", len(chosen), plural(len(chosen), "job", "jobs"), strings.Join(ids, ", "), plural(len(chosen), "it stops", "they stop"))
+}
+
+// reclaimable reports whether queue q may take one more job from queue
+// v, which holds before now and left once that job and the others
+// chosen from it are gone: v must be above its fair share before this
+// eviction, and q, as it is now, must come before v holding left in
+// queue order (a lower weighted dominant share, or an equal one and a
+// lower name). With mayReclaim this cannot oscillate: q stays within its
+// fair share once its job runs, so v can never reclaim from q in turn,
+// and the next pass serves q before v, so the victim cannot take the
+// room back before the preemptor is placed.
+func (p *pass) reclaimable(q *queueState, v *queueState, before, left amounts) bool {
+	return p.aboveFair(v, before) && ahead(q, q.used, v, left, p.c.capacity)
 }
 
 func (p *pass) eviction(r *queued, v victim) Eviction {

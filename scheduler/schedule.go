@@ -41,6 +41,7 @@ import (
 func Schedule(in Input) Plan {
 	p := newPass(in)
 	p.run()
+	scratchPool.Put(p.sc)
 	return p.plan
 }
 
@@ -64,11 +65,13 @@ type queued struct {
 // pass is the state of one Schedule call.
 type pass struct {
 	in          Input
+	sc          *scratch // memory for the per-pass state, see scratch.go
 	fifo        bool
 	gap         int
 	c           *cluster
 	units       []unit
 	jobs        map[string]*jobInfo
+	infos       []jobInfo  // every job of jobs, in input order
 	running     []*jobInfo // jobs holding live allocations, by ID
 	queues      []*queueState
 	byName      map[string]*queueState
@@ -88,14 +91,14 @@ type pass struct {
 }
 
 func newPass(in Input) *pass {
-	p := &pass{in: in, fifo: in.Policy == PolicyFIFO, gap: in.PreemptionGap, jobs: map[string]*jobInfo{}, byName: map[string]*queueState{}, sels: map[string]*selection{}}
+	p := &pass{in: in, sc: scratchPool.Get().(*scratch), fifo: in.Policy == PolicyFIFO, gap: in.PreemptionGap, byName: map[string]*queueState{}, sels: map[string]*selection{}}
 	if p.gap == 0 {
 		p.gap = DefaultPreemptionGap
 	}
-	p.c = newCluster(in.Nodes, p.fifo)
+	p.c = newCluster(in.Nodes, p.fifo, p.sc)
 	p.collectJobs()
 	p.collectQueues()
-	p.c.holdAllocs(p.units)
+	p.c.buildIndex()
 	return p
 }
 
@@ -279,8 +282,76 @@ func (a *attempt) undo(c *cluster) {
 }
 
 // attempt places the members: all or none with gang set, else those that
-// fit. raw lets them use what reservations hold.
+// fit. raw lets them use what reservations hold. A gang of several groups
+// that does not fit in member order is tried once more with its hardest
+// members first (see hardestFirst): greedy placement in group order can
+// fill a node with small members that a bigger or spread one needed.
 func (p *pass) attempt(r *queued, members []Member, gang, raw bool) attempt {
+	a := p.attemptInOrder(r, members, gang, raw)
+	if !gang || len(a.takes) > 0 || a.never {
+		return a
+	}
+	alt := hardestFirst(r.job, members)
+	if slices.Equal(alt, members) {
+		return a
+	}
+	b := p.attemptInOrder(r, alt, gang, raw)
+	if len(b.takes) == 0 {
+		return a // the reason of the plain order
+	}
+	// Report the placements in member order, as the plain order would.
+	at := make([]int, len(b.members))
+	for k := range at {
+		at[k] = k
+	}
+	slices.SortFunc(at, func(x, y int) int { return compareMembers(b.members[x], b.members[y]) })
+	sorted := attempt{}
+	for _, k := range at {
+		sorted.members = append(sorted.members, b.members[k])
+		sorted.demands = append(sorted.demands, b.demands[k])
+		sorted.takes = append(sorted.takes, b.takes[k])
+	}
+	return sorted
+}
+
+// hardestFirst orders a gang's members for the second try: spread groups
+// first (each member needs a node of its own), then groups needing more
+// GPUs, memory and CPU per member, then group and index order.
+func hardestFirst(job *api.Job, members []Member) []Member {
+	out := slices.Clone(members)
+	slices.SortStableFunc(out, func(a, b Member) int {
+		ga, gb := &job.Spec.Groups[a.GroupIndex], &job.Spec.Groups[b.GroupIndex]
+		if ga.Spread != gb.Spread {
+			if ga.Spread {
+				return -1
+			}
+			return 1
+		}
+		ra, rb := ga.Task.Resources, gb.Task.Resources
+		if c := cmp.Compare(rb.GPUs, ra.GPUs); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(rb.MemoryBytes, ra.MemoryBytes); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(rb.CPUMilli, ra.CPUMilli); c != 0 {
+			return c
+		}
+		return compareMembers(a, b)
+	})
+	return out
+}
+
+// compareMembers orders members by group position, then index.
+func compareMembers(a, b Member) int {
+	if c := cmp.Compare(a.GroupIndex, b.GroupIndex); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Index, b.Index)
+}
+
+// attemptInOrder is attempt with the members placed in the order given.
+func (p *pass) attemptInOrder(r *queued, members []Member, gang, raw bool) attempt {
 	job := r.job
 	c := p.c
 	sel := c.selectionFor(job.Spec.NodeSelector, p.sels)

@@ -21,8 +21,10 @@ type Overrun struct {
 
 // Overdue lists the jobs with a walltime whose live allocations have run
 // for at least that long at now (StartTime + Spec.Walltime <= now), sorted
-// by job ID. Allocations that have not started (zero StartTime), jobs
-// without a walltime and allocations of jobs not in jobs are ignored.
+// by job ID. Allocations that have not started (zero StartTime) or are
+// already stopping (DesiredStop: evicted, or the rest of a gang whose
+// member failed), a gang's allocations of earlier attempts, jobs without
+// a walltime and allocations of jobs not in jobs are ignored.
 // Stopping them is the caller's; Schedule assumes each allocation ends at
 // StartTime + walltime when it computes reservations.
 func Overdue(jobs []*api.Job, allocs []*api.Allocation, now time.Time) []Overrun {
@@ -35,11 +37,11 @@ func Overdue(jobs []*api.Job, allocs []*api.Allocation, now time.Time) []Overrun
 	over := map[string]*Overrun{}
 	live := map[string][]string{} // live allocations by job, for gangs
 	for _, a := range allocs {
-		if a == nil || !a.Live() {
+		if a == nil || !a.Live() || a.DesiredState == api.DesiredStop {
 			continue
 		}
 		j := byID[a.JobID]
-		if j == nil {
+		if j == nil || j.Spec.Gang && a.Attempt != j.Attempt {
 			continue
 		}
 		live[j.ID] = append(live[j.ID], a.ID)

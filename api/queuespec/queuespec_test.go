@@ -34,7 +34,7 @@ func TestParse(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
-		want []string
+		want     []string
 	}{
 		{"empty", "queues: []\n", []string{"q.yaml:1: queues: at least one queue is required"}},
 		{"all problems at once", `queues:

@@ -49,6 +49,13 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
+	// The client negotiates its API version on its first request, and
+	// two first requests at once race on the result: negotiate now,
+	// before the agent's goroutines share the client. A daemon that does
+	// not answer leaves it to the first request.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cli.NegotiateAPIVersion(ctx)
 	return &Runtime{cfg: cfg, cli: cli, handles: map[string]*handle{}, locks: map[string]*sync.Mutex{}}, nil
 }
 

@@ -29,6 +29,10 @@ func (s *Server) PutRepo(ctx context.Context, req api.RepoRequest) (*api.RepoInf
 		return nil, fmt.Errorf("repo name %q: want letters, digits, '.', '_' or '-', at most 63: %w", req.Name, api.ErrInvalid)
 	case req.URL == "":
 		return nil, fmt.Errorf("repo %s: url is required: %w", req.Name, api.ErrInvalid)
+	case urlHasCredentials(req.URL):
+		// The URL is shown (repo list, run messages, allocations); the
+		// error does not repeat it.
+		return nil, fmt.Errorf("repo %s: the url holds credentials (user:token@); give the URL without them and the token with --token-file, which is never shown: %w", req.Name, api.ErrInvalid)
 	}
 	repo := api.Repo{Name: req.Name, URL: req.URL, Queue: req.Queue, AllowPRSecrets: req.AllowPRSecrets,
 		WebhookSecret: req.WebhookSecret, Token: req.Token}
@@ -36,6 +40,17 @@ func (s *Server) PutRepo(ctx context.Context, req api.RepoRequest) (*api.RepoInf
 		return nil, err
 	}
 	return s.Repo(req.Name)
+}
+
+// urlHasCredentials reports whether a repository URL has user information
+// ("https://user:token@host/..." or "https://token@host/...").
+func urlHasCredentials(raw string) bool {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if scheme = strings.ToLower(scheme); !ok || (scheme != "http" && scheme != "https") {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return strings.Contains(host, "@")
 }
 
 // Repo returns one repo without its secrets.

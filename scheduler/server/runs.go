@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/pipeline"
 	"github.com/phalanx-sched/phalanx/scheduler"
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
 )
@@ -40,6 +41,11 @@ type runInput struct {
 	// Active are the runs that have not finished, this one included, for
 	// concurrency groups.
 	Active []*api.Run
+	// Queues are the cluster's declared queues by name. A step's job
+	// goes in at most at its queue's max_priority as it is when the step
+	// is submitted (it may have been lowered since the run was
+	// compiled); a step whose queue is gone fails.
+	Queues map[string]*api.Queue
 	Now    time.Time
 }
 
@@ -103,7 +109,7 @@ func concurrency(in runInput) ([]fsm.RunCancel, string) {
 			continue
 		}
 		older = append(older, o.ID)
-		if r.CancelInProgress {
+		if r.CancelInProgress && mayCancel(r, o) {
 			cancels = append(cancels, fsm.RunCancel{RunID: o.ID, Time: in.Now,
 				Reason: fmt.Sprintf("superseded by run %s (concurrency group %s)", r.ID, r.ConcurrencyGroup)})
 		}
@@ -112,6 +118,17 @@ func concurrency(in runInput) ([]fsm.RunCancel, string) {
 		return nil, ""
 	}
 	return cancels, fmt.Sprintf("waiting for run %s (concurrency group %s)", strings.Join(older, ", "), r.ConcurrencyGroup)
+}
+
+// mayCancel reports whether run r's cancel_in_progress may cancel o. A
+// pull request's pipeline file is its author's, group name included, so
+// its runs cancel only earlier runs of the same pull request; any other
+// run of the group they wait for.
+func mayCancel(r, o *api.Run) bool {
+	if r.Event != pipeline.EventPullRequest {
+		return true
+	}
+	return o.Event == pipeline.EventPullRequest && o.PullRequest == r.PullRequest
 }
 
 func runBefore(a, b *api.Run) bool {
@@ -416,6 +433,13 @@ func submit(in runInput, r *api.Run, st *api.RunStep) *api.Job {
 	if r.Queue != "" {
 		spec.Queue = r.Queue
 	}
+	if q, ok := in.Queues[spec.Queue]; ok {
+		if q.MaxPriority != nil && spec.Priority > *q.MaxPriority {
+			spec.Priority = *q.MaxPriority
+		}
+	} else if spec.Queue != api.DefaultQueue && spec.Queue != "" {
+		return fail(fmt.Sprintf("queue %s no longer exists (phalanx queue list shows the queues)", spec.Queue))
+	}
 	spec.NodeSelector = map[string]string{api.NodeSelectorNode: r.NodeID}
 	task := &spec.Groups[0].Task
 	task.Env = maps.Clone(task.Env)
@@ -424,7 +448,7 @@ func submit(in runInput, r *api.Run, st *api.RunStep) *api.Job {
 	}
 	task.SecretEnv = nil
 	for _, name := range st.Secrets {
-		if r.Event == "pull_request" && !in.Repo.AllowPRSecrets {
+		if r.Event == pipeline.EventPullRequest && !in.Repo.AllowPRSecrets {
 			return fail(fmt.Sprintf("secret %s is not available to pull requests (phalanx repo add %s --allow-pr-secrets allows it)", name, r.Repo))
 		}
 		v, ok := in.Secrets[name]

@@ -43,12 +43,19 @@ func (s *Server) advanceRuns(ctx context.Context, c *compiler) error {
 	}
 	now := s.cfg.Now()
 	var usage map[string]scheduler.Usage
+	queues := map[string]*api.Queue{}
+	for _, q := range snap.Queues() {
+		queues[q.Name] = q
+	}
+	// One run's failure to advance is logged and the others go on: a run
+	// whose decision keeps failing must not hold up the runs after it.
+	var errs []error
 	for _, r := range active {
 		repo, _ := snap.Repo(r.Repo)
 		if !r.Compiled {
 			if repo == nil {
 				if err := s.compiled(fsm.RunCompile{RunID: r.ID, State: api.RunError, Message: "repo " + r.Repo + " was removed", Time: now}); err != nil {
-					return err
+					errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
 				}
 				continue
 			}
@@ -58,19 +65,24 @@ func (s *Server) advanceRuns(ctx context.Context, c *compiler) error {
 		if r.State == api.RunQueued && usage == nil {
 			usage = nodeUsage(snap)
 		}
-		d := decideRun(runInputFor(snap, r, repo, usage, active, now))
+		in := runInputFor(snap, r, repo, usage, active, now)
+		in.Queues = queues
+		d := decideRun(in)
 		for _, cancel := range d.Cancel {
 			if _, err := s.apply(fsm.CmdRunCancel, &cancel); err != nil && !errors.Is(err, api.ErrConflict) {
-				return err
+				errs = append(errs, fmt.Errorf("run %s: cancel run %s: %w", r.ID, cancel.RunID, err))
 			}
 		}
 		if d.Advance != nil {
 			if _, err := s.apply(fsm.CmdRunAdvance, d.Advance); err != nil {
-				return err
+				errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
 			}
 		}
+		if ctx.Err() != nil || !s.IsLeader() {
+			break
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func nodeUsage(snap *state.Snapshot) map[string]scheduler.Usage {
@@ -179,8 +191,18 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 		}
 	}
 	// The steps run in the repo's queue when it names one, else in the
-	// pipeline's; that queue's max_priority caps them.
+	// pipeline's; that queue's max_priority caps them. A pull request
+	// brings its own pipeline file, so it gets the queue and, at most,
+	// the priority of its target branch's file.
 	queue := spec.Queue
+	copts := pipeline.Options{}
+	if run.Event == pipeline.EventPullRequest {
+		if base, err := s.targetSpec(ctx, repo, run.Branch); err == nil {
+			queue, copts.BasePriority = base.Queue, &base.Priority
+		} else {
+			log.Printf("server: run %s: pull request: the target branch's pipeline file: %v; the run gets the pull request's queue and at most priority %d", run.ID, err, jobspec.DefaultPriority)
+		}
+	}
 	if repo.Queue != "" {
 		queue = repo.Queue
 	}
@@ -192,7 +214,8 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 	} else if queue != api.DefaultQueue && queue != "" {
 		return fail("%s: queue: unknown queue %q (phalanx queue list shows the queues)", PipelineFile, queue)
 	}
-	dag, err := pipeline.Compile(spec, ev, pipeline.Options{MaxPriority: maxPriority})
+	copts.MaxPriority = maxPriority
+	dag, err := pipeline.Compile(spec, ev, copts)
 	if errors.Is(err, pipeline.ErrNotTriggered) {
 		c.State, c.Message, c.Time = api.RunSkipped, err.Error(), s.cfg.Now()
 		return c
@@ -200,10 +223,7 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 	if err != nil {
 		return fail("%s: %v", PipelineFile, err)
 	}
-	c.Queue, c.ConcurrencyGroup, c.CancelInProgress = dag.Queue, dag.Concurrency.Group, dag.Concurrency.CancelInProgress
-	if repo.Queue != "" {
-		c.Queue = repo.Queue
-	}
+	c.Queue, c.ConcurrencyGroup, c.CancelInProgress = queue, dag.Concurrency.Group, dag.Concurrency.CancelInProgress
 	c.Steps = runSteps(dag)
 	for _, sk := range dag.Skipped {
 		c.Dropped = append(c.Dropped, api.DroppedStep{Step: sk.Step, Reason: sk.Reason})
@@ -214,6 +234,29 @@ func (s *Server) compileRun(ctx context.Context, run *api.Run, repo *api.Repo) f
 	}
 	c.Time = s.cfg.Now()
 	return c
+}
+
+// targetSpec reads the pipeline file at the tip of branch, a pull
+// request's target.
+func (s *Server) targetSpec(ctx context.Context, repo *api.Repo, branch string) (*pipeline.Spec, error) {
+	if branch == "" {
+		return nil, errors.New("the run names no target branch")
+	}
+	auth := gitsource.Auth{Token: repo.Token}
+	ref := "refs/heads/" + branch
+	commit, err := gitsource.ResolveRef(ctx, repo.URL, auth, ref)
+	if err != nil {
+		return nil, err
+	}
+	src, err := gitsource.Open(ctx, repo.URL, auth, commit, gitsource.WithRef(ref))
+	if err != nil {
+		return nil, err
+	}
+	data, err := src.ReadFile(PipelineFile)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.ParseWithIncludes(PipelineFile, data, src.ReadFile)
 }
 
 // runSteps turns a compiled DAG's steps into a run's.

@@ -1,6 +1,11 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +35,7 @@ func newRunSim(t *testing.T, steps ...api.RunStep) *runSim {
 		Run: r, Repo: &api.Repo{Name: "app", URL: "file:///src/app", Token: "tok"},
 		Secrets: map[string]string{}, Jobs: map[string]*api.Job{}, Allocs: map[string][]*api.Allocation{},
 		Nodes: []*api.Node{testNode("n1", 4000, 0)}, Active: []*api.Run{r}, Now: runT0,
+		Queues: map[string]*api.Queue{"ci": {Name: "ci"}},
 	}}
 }
 
@@ -249,7 +255,7 @@ func TestConcurrencyGroup(t *testing.T) {
 		s := newRunSim(t, step("a"))
 		s.in.Run.ConcurrencyGroup, s.in.Run.CancelInProgress = "deploy-main", cancelInProgress
 		otherRepo := &api.Run{ID: "lib-0", Repo: "lib", Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy-main", CreateIndex: 4}
-		d := decideRun(runInput{Run: s.in.Run, Repo: s.in.Repo, Nodes: s.in.Nodes, Active: []*api.Run{otherRepo, older, s.in.Run}, Now: runT0})
+		d := decideRun(runInput{Run: s.in.Run, Repo: s.in.Repo, Nodes: s.in.Nodes, Active: []*api.Run{otherRepo, older, s.in.Run}, Queues: s.in.Queues, Now: runT0})
 		if d.Advance == nil || d.Advance.Run.State != api.RunQueued || !strings.Contains(d.Advance.Run.Message, "waiting for run app-0") {
 			t.Fatalf("cancel_in_progress=%v: the newer run did not wait: %+v", cancelInProgress, d.Advance)
 		}
@@ -266,10 +272,36 @@ func TestConcurrencyGroup(t *testing.T) {
 		}
 		// Once the older run has finished, the newer one starts.
 		older.State = api.RunCancelled
-		d = decideRun(runInput{Run: s.in.Run, Repo: s.in.Repo, Nodes: s.in.Nodes, Active: []*api.Run{otherRepo, s.in.Run}, Now: runT0})
+		d = decideRun(runInput{Run: s.in.Run, Repo: s.in.Repo, Nodes: s.in.Nodes, Active: []*api.Run{otherRepo, s.in.Run}, Queues: s.in.Queues, Now: runT0})
 		if d.Advance == nil || d.Advance.Run.State != api.RunRunning || len(d.Advance.Jobs) != 1 {
 			t.Fatalf("cancel_in_progress=%v: after the older run: %+v", cancelInProgress, d.Advance)
 		}
+	}
+}
+
+// TestPullRequestCancelsOnlyItsOwnRuns: a pull request writes its own
+// .phalanx.yml, so its concurrency group is the author's choice; with
+// cancel_in_progress it may cancel the earlier runs of the same pull
+// request, never a push's run (a deploy) or another pull request's. It
+// still waits for them.
+func TestPullRequestCancelsOnlyItsOwnRuns(t *testing.T) {
+	push := &api.Run{ID: "app-0", Repo: "app", Event: "push", Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy", CreateIndex: 5}
+	otherPR := &api.Run{ID: "app-2", Repo: "app", Event: "pull_request", PullRequest: 8, Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy", CreateIndex: 6}
+	samePR := &api.Run{ID: "app-3", Repo: "app", Event: "pull_request", PullRequest: 7, Compiled: true, State: api.RunRunning, ConcurrencyGroup: "deploy", CreateIndex: 7}
+	s := newRunSim(t, step("a"))
+	s.in.Run.Event, s.in.Run.PullRequest = "pull_request", 7
+	s.in.Run.ConcurrencyGroup, s.in.Run.CancelInProgress = "deploy", true
+	s.in.Active = []*api.Run{push, otherPR, samePR, s.in.Run}
+	d := decideRun(s.in)
+	var cancelled []string
+	for _, c := range d.Cancel {
+		cancelled = append(cancelled, c.RunID)
+	}
+	if diff := cmp.Diff([]string{"app-3"}, cancelled); diff != "" {
+		t.Errorf("cancelled (-want +got):\n%s", diff)
+	}
+	if d.Advance == nil || d.Advance.Run.State != api.RunQueued || !strings.Contains(d.Advance.Run.Message, "app-0, app-2, app-3") {
+		t.Fatalf("the pull request's run does not wait: %+v", d.Advance)
 	}
 }
 
@@ -356,5 +388,211 @@ func TestRunNoNodeCanHoldIsRefused(t *testing.T) {
 	s.settle()
 	if s.in.Run.State != api.RunError || !strings.Contains(s.in.Run.Message, "no node can hold step train") || len(s.jobs) != 0 {
 		t.Fatalf("run %s: %s, jobs %v", s.in.Run.State, s.in.Run.Message, s.jobs)
+	}
+}
+
+// TestStepOfARemovedQueueFails: a queue removed between two steps of a run
+// fails the next step with the reason, instead of a job the FSM refuses.
+func TestStepOfARemovedQueueFails(t *testing.T) {
+	s := newRunSim(t, step("a"), step("b", "a"))
+	s.settle()
+	delete(s.in.Queues, "ci")
+	s.end("a", 0)
+	b := s.in.Run.Step("b")
+	if b.State != api.RunFailed || b.Reason != "queue ci no longer exists (phalanx queue list shows the queues)" || s.in.Run.State != api.RunFailed {
+		t.Fatalf("run %s, step b %s %q", s.in.Run.State, b.State, b.Reason)
+	}
+	if diff := cmp.Diff([]string{"app-1-a-0"}, s.jobs); diff != "" {
+		t.Fatalf("jobs (-want +got):\n%s", diff)
+	}
+}
+
+// finishStep reports, as the run's executor would, that the latest job of
+// a step ran and exited with code 0.
+func finishStep(t *testing.T, s *Server, runID, step string) {
+	t.Helper()
+	run := waitFor(t, s, runID, func(r *api.Run) bool {
+		if r.Step(step) == nil {
+			return false
+		}
+		id := r.Step(step).JobID()
+		return id != "" && len(s.State().Snapshot().JobAllocs(id)) > 0
+	})
+	code := 0
+	for _, a := range s.State().Snapshot().JobAllocs(run.Step(step).JobID()) {
+		if err := s.UpdateAllocations(context.Background(), []api.AllocUpdate{
+			{ID: a.ID, NodeID: a.NodeID, State: api.AllocRunning, Time: t0},
+			{ID: a.ID, NodeID: a.NodeID, State: api.AllocSucceeded, ExitCode: &code, Time: t0},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStepPriorityFollowsTheQueueCap checks that a pipeline asking for
+// more than its queue's max_priority runs at the cap, and that a cap
+// lowered while a run is under way neither lets a later step in above it
+// nor wedges the run controller (the FSM refuses a job above its queue's
+// cap, so a step submitted at the old cap was refused on every pass and
+// held up every run behind it).
+func TestStepPriorityFollowsTheQueueCap(t *testing.T) {
+	const file = `version: 1
+queue: ci
+priority: 90
+steps:
+  - {name: a, image: busybox, commands: [echo a]}
+  - {name: b, image: busybox, needs: [a], commands: [echo b]}
+`
+	dir, commit := gitRepoWith(t, map[string]string{".phalanx.yml": file})
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	cap := func(q string, p int) {
+		t.Helper()
+		if _, err := s.PutQueues(ctx, []api.Queue{{Name: q, MaxPriority: &p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cap("ci", 60)
+	cap("other", 100)
+	for _, name := range []string{"app", "lib"} {
+		if _, err := s.PutRepo(ctx, api.RepoRequest{Name: name, URL: "file://" + dir}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RegisterNode(ctx, &api.Node{ID: "n1", Name: "n1", Resources: api.Resources{CPUMilli: 64000, MemoryBytes: 64 << 30}}); err != nil {
+		t.Fatal(err)
+	}
+	start := func(repo string) string {
+		t.Helper()
+		res, err := s.CreateRun(ctx, api.Run{Repo: repo, Event: "manual", Ref: "refs/heads/main", Commit: commit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Run
+	}
+	jobPriority := func(runID, step string) int {
+		t.Helper()
+		r := waitFor(t, s, runID, func(r *api.Run) bool {
+			return r.State.Terminal() || (r.Step(step) != nil && r.Step(step).JobID() != "")
+		})
+		if r.Step(step) == nil {
+			t.Fatalf("run %s %s: %s", runID, r.State, r.Message)
+		}
+		j, err := s.State().Snapshot().Job(r.Step(step).JobID())
+		if err != nil {
+			t.Fatalf("run %s step %s: %v (run %s: %s)", runID, step, err, r.State, r.Message)
+		}
+		return j.Priority
+	}
+
+	first := start("app")
+	if got := jobPriority(first, "a"); got != 60 {
+		t.Fatalf("step a of a priority-90 pipeline in a queue capped at 60 runs at %d", got)
+	}
+	cap("ci", 30)
+	finishStep(t, s, first, "a")
+	if got := jobPriority(first, "b"); got != 30 {
+		t.Fatalf("step b after the cap was lowered to 30 runs at %d", got)
+	}
+	// A run created after it is not held up by it.
+	if got := jobPriority(start("lib"), "a"); got != 30 {
+		t.Fatalf("a later run's step a runs at %d", got)
+	}
+}
+
+// TestRepoURLWithCredentialsIsRefused: a repo's URL is shown by GET
+// /v1/repos, in run messages and in the allocations GET /v1/nodes/{id}
+// returns, so a token written into it would leak; PutRepo refuses it,
+// without echoing it, and points at --token-file.
+func TestRepoURLWithCredentialsIsRefused(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	for _, url := range []string{
+		"https://user:hunter2secret@git.example.com/app.git",
+		"https://hunter2secret@git.example.com/app.git",
+		"http://x-access-token:hunter2secret@127.0.0.1:3000/app.git",
+	} {
+		_, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: url})
+		if !errors.Is(err, api.ErrInvalid) || strings.Contains(err.Error(), "hunter2secret") || !strings.Contains(err.Error(), "--token-file") {
+			t.Errorf("%s: %v", url, err)
+		}
+	}
+	if len(s.Repos()) != 0 {
+		t.Fatalf("repos: %+v", s.Repos())
+	}
+	info, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: "https://git.example.com/app.git", Token: "hunter2secret"})
+	if err != nil || info.URL != "https://git.example.com/app.git" || !info.HasToken {
+		t.Fatalf("a clean URL with a token: %+v, %v", info, err)
+	}
+}
+
+// TestPullRequestRunsAtItsTargetBranchsPriorityAndQueue: a pull request
+// brings its own .phalanx.yml, so its steps take the priority and queue of
+// the target branch's file, whatever its own file asks for.
+func TestPullRequestRunsAtItsTargetBranchsPriorityAndQueue(t *testing.T) {
+	dir, _ := gitRepoWith(t, map[string]string{".phalanx.yml": `version: 1
+queue: ci
+priority: 20
+steps:
+  - {name: a, image: busybox, commands: [echo a]}
+`})
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("checkout", "-q", "-b", "feature")
+	if err := os.WriteFile(filepath.Join(dir, ".phalanx.yml"), []byte(`version: 1
+queue: fast
+priority: 90
+steps:
+  - {name: a, image: busybox, commands: [echo a]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-q", "-am", "faster, please")
+	head := git("rev-parse", "HEAD")
+
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	hundred := 100
+	if _, err := s.PutQueues(ctx, []api.Queue{{Name: "ci", MaxPriority: &hundred}, {Name: "fast", MaxPriority: &hundred}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutRepo(ctx, api.RepoRequest{Name: "app", URL: "file://" + dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RegisterNode(ctx, &api.Node{ID: "n1", Name: "n1", Resources: api.Resources{CPUMilli: 64000, MemoryBytes: 64 << 30}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		event, branch, queue string
+		prio                 int
+	}{
+		{event: "pull_request", branch: "main", queue: "ci", prio: 20},
+		// A push of the same commit runs as its file says.
+		{event: "push", branch: "feature", queue: "fast", prio: 90},
+	} {
+		run := api.Run{Repo: "app", Event: tc.event, Branch: tc.branch, Ref: "refs/heads/feature", Commit: head}
+		if tc.event == "pull_request" {
+			run.PullRequest = 7
+		}
+		res, err := s.CreateRun(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := waitFor(t, s, res.Run, func(r *api.Run) bool { return r.State.Terminal() || (r.Step("a") != nil && r.Step("a").JobID() != "") })
+		if r.Step("a") == nil {
+			t.Fatalf("%s: run %s: %s", tc.event, r.State, r.Message)
+		}
+		j, err := s.State().Snapshot().Job(r.Step("a").JobID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Queue != tc.queue || j.Priority != tc.prio {
+			t.Errorf("%s: step a in queue %s at priority %d, want %s at %d", tc.event, j.Queue, j.Priority, tc.queue, tc.prio)
+		}
 	}
 }

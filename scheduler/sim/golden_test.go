@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -31,6 +32,9 @@ func TestGolden(t *testing.T) {
 				c, w := readExample(t, run.cluster, run.workload)
 				cfg := DefaultConfig()
 				cfg.Policy = policy
+				// Small clusters, run at the fine interval their docs
+				// use (examples/sim/README.md), not DefaultInterval.
+				cfg.Interval = time.Second
 				res, err := Run(c, w, cfg)
 				if err != nil {
 					t.Fatal(err)

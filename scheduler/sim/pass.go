@@ -28,17 +28,38 @@ func (s *sim) input() scheduler.Input {
 	in := scheduler.Input{
 		Nodes: s.cluster.Nodes, Queues: s.cluster.Queues, Policy: s.cfg.Policy,
 		PreemptionGap: s.cfg.PreemptionGap, Now: Epoch.Add(s.now),
+		Allocs:  s.liveAllocs(),
+		Running: s.runningJobs, // the core does not keep or change it
 		Jobs:    make([]*scheduler.JobRequest, 0, len(s.waiting)),
-		Running: make([]*api.Job, 0, len(s.running)),
-	}
-	for _, j := range s.running {
-		in.Running = append(in.Running, j.job)
-		in.Allocs = append(in.Allocs, j.live...)
 	}
 	for _, j := range s.waiting {
 		in.Jobs = append(in.Jobs, j.request())
 	}
 	return in
+}
+
+// liveAllocs returns every live allocation, sorted by ID, in
+// O(live + started·log started): what was live at the last pass and is
+// still, merged with what started since.
+func (s *sim) liveAllocs() []*api.Allocation {
+	byID := func(a, b *api.Allocation) int { return strings.Compare(a.ID, b.ID) }
+	slices.SortFunc(s.started, byID)
+	out := make([]*api.Allocation, 0, len(s.live)+len(s.started))
+	old, added := s.live, s.started
+	for len(old) > 0 || len(added) > 0 {
+		var a *api.Allocation
+		if len(added) == 0 || len(old) > 0 && byID(old[0], added[0]) < 0 {
+			a, old = old[0], old[1:]
+		} else {
+			a, added = added[0], added[1:]
+		}
+		if a.Live() {
+			out = append(out, a)
+		}
+	}
+	clear(s.started)
+	s.live, s.started = out, s.started[:0]
+	return out
 }
 
 // request is what the core is asked to place for j: its missing members.
@@ -137,6 +158,7 @@ func (s *sim) start(j *simJob, p scheduler.Placement) *api.Allocation {
 	j.missing--
 	j.req = nil
 	j.live = append(j.live, a)
+	s.started = append(s.started, a)
 	n.add(a)
 	s.touchedNodes[n.node.ID] = true
 	s.touchedJobs[j] = true
