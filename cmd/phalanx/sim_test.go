@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -128,16 +129,21 @@ func TestSimulatedNodesRunAGang(t *testing.T) {
 // single-task jobs open-loop at 1,000 a second for 5 s, and the benchmark
 // reports the achieved rate, the submit request's latency, and
 // submit-to-placed latency (the leader's placement time minus its submit
-// time, both in the job's status), p50 and p99. Run with -benchtime 1x.
+// time, both in the job's status), p50 and p99. Run with -benchtime 1x;
+// PHALANX_BENCH_NODES=N runs it on N nodes instead of 5,000.
 func BenchmarkSimThroughput(b *testing.B) {
-	const nodes, jobs, tasks = 5000, 400, 100
+	nodes, jobs, tasks := 5000, 400, 100
+	if n, err := strconv.Atoi(os.Getenv("PHALANX_BENCH_NODES")); err == nil && n > 0 {
+		// A smaller run: jobs of 100 tasks that fill the cluster.
+		nodes, jobs = n, n*8/tasks
+	}
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		bin := buildPhalanx(b, dir)
 		c := startHACluster(b, bin, dir, 3)
 		startSimAgent(b, bin, dir, c.addrs(), nodes, 8)
 		cl := client.New(c.addrs())
-		body := simJob("tput", tasks, 1, false, "20s")
+		body := simJob("tput", tasks, 1, false, "1h")
 		stopProfile := profileLeader(b, c, "sim-throughput")
 		start := time.Now()
 		work := make(chan int, jobs)
@@ -165,7 +171,30 @@ func BenchmarkSimThroughput(b *testing.B) {
 		b.ReportMetric(float64(jobs)/submitted.Seconds(), "jobs-submitted/s")
 		b.ReportMetric(float64(jobs*tasks)/placed.Seconds(), "placements/s")
 
-		// Let the throughput jobs finish, then submit at 1,000 jobs/s.
+		b.Logf("throughput: %d jobs submitted in %v, %d placements committed in %v", jobs, submitted, jobs*tasks, placed)
+
+		// Cancel the throughput jobs, then submit at 1,000 jobs/s.
+		all, err := cl.Jobs(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cancel := make(chan string, len(all))
+		for _, j := range all {
+			cancel <- j.ID
+		}
+		close(cancel)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range cancel {
+					if _, err := cl.CancelJob(context.Background(), id); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
 		waitGPUs(b, cl, func(used int) bool { return used == 0 }, 5*time.Minute)
 		const rate, seconds = 1000, 5
 		one := simJob("lat", 1, 1, false, "1h")
@@ -220,7 +249,12 @@ func waitGPUs(b *testing.B, cl *client.Client, ok func(used int) bool, timeout t
 	b.Helper()
 	deadline := time.Now().Add(timeout)
 	used := -1
+	report := time.Now().Add(10 * time.Second)
 	for {
+		if time.Now().After(report) {
+			b.Logf("waiting: %d GPUs in use", used)
+			report = time.Now().Add(10 * time.Second)
+		}
 		qs, err := cl.Queues(context.Background())
 		if err == nil {
 			used = 0

@@ -181,8 +181,10 @@ func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdat
 			return fmt.Errorf("allocation update %s has no time: %w", u.ID, api.ErrInvalid)
 		}
 	}
-	_, err := s.apply(fsm.CmdAllocUpdate, &fsm.AllocUpdate{Updates: updates})
-	return err
+	return s.updates.do(updates, func(all []api.AllocUpdate) error {
+		_, err := s.apply(fsm.CmdAllocUpdate, &fsm.AllocUpdate{Updates: all})
+		return err
+	})
 }
 
 // LogTarget finds the allocation whose logs a client asked for (allocID,

@@ -35,6 +35,8 @@ type Server struct {
 	ready atomic.Bool
 	// hb is the leader's memory of node heartbeats (see heartbeats).
 	hb heartbeats
+	// updates merges concurrent allocation reports (see updateBatcher).
+	updates updateBatcher
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc

@@ -408,13 +408,23 @@ func (tx *Txn) PutJob(j *api.Job) error {
 	return tx.txn.Insert(tableJobs, j)
 }
 
-// PutAlloc inserts or replaces an allocation, stamping its indexes, and
-// records the write for its node's blocking queries.
+// PutAlloc inserts or replaces an allocation, stamping its indexes, and,
+// when its executor must act on the write, records it for its node's
+// blocking queries: a new allocation, or a new desired state. What the
+// executor itself reported (running, exited) wakes no one: it knows, and
+// at a few thousand reports a second the round trips would cost more
+// than everything else the leader does.
 func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	stamp(&a.CreateIndex, &a.ModifyIndex, tx.index)
 	tx.dirty = true
-	if err := tx.txn.Insert(tableAllocIndex, &allocIndex{NodeID: a.NodeID, Index: tx.index}); err != nil {
+	raw, err := tx.txn.First(tableAllocs, "id", a.ID)
+	if err != nil {
 		return err
+	}
+	if old, _ := raw.(*api.Allocation); old == nil || old.DesiredState != a.DesiredState || old.NodeID != a.NodeID {
+		if err := tx.txn.Insert(tableAllocIndex, &allocIndex{NodeID: a.NodeID, Index: tx.index}); err != nil {
+			return err
+		}
 	}
 	return tx.txn.Insert(tableAllocs, a)
 }

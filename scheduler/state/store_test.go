@@ -47,18 +47,32 @@ func TestNodeAllocsBlocksUntilTheNodeChanges(t *testing.T) {
 		t.Fatal("query did not wake for its node's write")
 	}
 
-	// Terminal allocations are not handed to executors.
+	// What the executor reported itself (a1 finished) wakes no one; the
+	// view, when next read, no longer hands it the terminal allocation.
 	put(t, s, 8, &api.Allocation{ID: "a1", JobID: "j", NodeID: "n1", State: api.AllocSucceeded})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	got, idx, _ = s.NodeAllocs(ctx, "n1", 7)
-	if len(got) != 1 || got[0].ID != "a2" || idx != 8 {
-		t.Fatalf("after a1 finished: %v idx %d", got, idx)
+	if len(got) != 1 || got[0].ID != "a2" || idx != 7 {
+		t.Fatalf("after a1 finished: %v idx %d; want a2 at index 7 (the report wakes no query)", got, idx)
 	}
-	// A timed-out query returns the current view.
-	got, idx, _ = s.NodeAllocs(ctx, "n1", 8)
-	if len(got) != 1 || idx != 8 {
-		t.Fatalf("timed out query: %v idx %d", got, idx)
+	// A new desired state is for the executor: it wakes the query.
+	go func() {
+		got, idx, _ := s.NodeAllocs(context.Background(), "n1", 7)
+		if idx == 9 {
+			res <- got
+		} else {
+			res <- nil
+		}
+	}()
+	put(t, s, 9, &api.Allocation{ID: "a2", JobID: "j", NodeID: "n1", State: api.AllocPending, DesiredState: api.DesiredStop})
+	select {
+	case got := <-res:
+		if len(got) != 1 || got[0].DesiredState != api.DesiredStop {
+			t.Fatalf("after a2 was asked to stop: %v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("query did not wake for a new desired state")
 	}
 }
 
