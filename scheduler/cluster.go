@@ -184,7 +184,7 @@ func newCluster(nodes []*api.Node, firstFit bool, sc *scratch) *cluster {
 	for _, n := range sorted {
 		total += len(n.GPUs)
 	}
-	sc.gpus = reuse(sc.gpus, total)
+	sc.gpus = grow(sc.gpus, total) // every slot is assigned whole below
 	slab := sc.gpus
 	sc.states = reuse(sc.states, len(sorted))
 	c := &cluster{

@@ -23,6 +23,7 @@ type scratch struct {
 	unitsOf  []*unit // jobInfo.units, one slice for all jobs
 	unitGPUs []int   // unit.slots, likewise
 	infos    []jobInfo
+	running  []*jobInfo
 	jobs     map[string]*jobInfo
 	pos      map[string]int
 }
@@ -38,6 +39,15 @@ func reuse[T any](s []T, n int) []T {
 	s = s[:n]
 	clear(s)
 	return s
+}
+
+// grow returns s resliced to length n without zeroing it, or a new slice
+// when s is too short: for memory the caller overwrites whole.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/8)
+	}
+	return s[:n]
 }
 
 // emptyMap returns m emptied, or a new map for about n keys.

@@ -132,6 +132,7 @@ func (p *pass) collectJobs() {
 	// The jobs holding allocations, in the order of their first
 	// allocation: already in ID order when allocation IDs start with
 	// their job's ID, as the simulator's do.
+	p.running = sc.running[:0]
 	for k := range p.units {
 		if j := p.units[k].job; j != nil && j.units[0] == &p.units[k] {
 			p.running = append(p.running, j)
@@ -141,6 +142,7 @@ func (p *pass) collectJobs() {
 	if !slices.IsSortedFunc(p.running, byID) {
 		slices.SortFunc(p.running, byID)
 	}
+	sc.running = p.running
 }
 
 // liveSorted returns the live allocations sorted by ID, the first of each

@@ -37,11 +37,11 @@ type Config struct {
 
 // DefaultInterval is Config.Interval's default. A pass costs the core
 // time in proportion to the nodes, live allocations and waiting jobs (it
-// rebuilds their state from its Input: about 6 ms at 5,000 nodes and
-// 6,000 allocations on a server core), and a busy trace runs about one
+// rebuilds their state from its Input: about 4 ms at 5,000 nodes and
+// 7,000 allocations on a server core), and a busy trace runs about one
 // pass per interval of virtual time, so the interval sets the speed:
 // 10s simulates 100,000 jobs on 5,000 nodes (10 virtual hours) in about
-// 25 s, 1s in about 4 minutes. The price is granularity: work waits for
+// 16 s there, 1s in about 3 minutes. The price is granularity: work waits for
 // the next pass, half an interval on average (the leader batches only
 // milliseconds). Small clusters can afford --interval 1s.
 const DefaultInterval = 10 * time.Second
