@@ -1,6 +1,7 @@
 package queuespec
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -66,5 +67,20 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The shipped example parses.
+func TestConfigsQueuesParses(t *testing.T) {
+	b, err := os.ReadFile("../../configs/queues.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := Parse("configs/queues.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 3 || qs[1].Name != "research" || *qs[2].Quota.GPUs != 8 {
+		t.Fatalf("%+v", qs)
 	}
 }
