@@ -215,7 +215,9 @@ func (a *Agent) reconcile(ctx context.Context, allocs []*api.Allocation) {
 			t = &task{alloc: al}
 			t.starting, t.cancelStart = context.WithCancel(ctx)
 			a.tasks[al.ID] = t
-			a.logs.Expect(al.ID)
+			if !a.cfg.DiscardLogs {
+				a.logs.Expect(al.ID)
+			}
 			a.following.Go(func() { a.run(ctx, t) })
 		case al.DesiredState == api.DesiredStop && t != nil:
 			a.requestStop(ctx, t)
@@ -340,10 +342,13 @@ func (a *Agent) run(ctx context.Context, t *task) {
 	id := t.alloc.ID
 	secrets, short := taskSecrets(&t.alloc.Task)
 	t.secrets = secrets
-	lw, err := a.logs.Open(id)
-	if err != nil {
-		a.finish(t, api.AllocFailed, nil, "cannot open log: "+err.Error())
-		return
+	var lw io.WriteCloser = nopCloser{io.Discard}
+	var err error
+	if !a.cfg.DiscardLogs {
+		if lw, err = a.logs.Open(id); err != nil {
+			a.finish(t, api.AllocFailed, nil, "cannot open log: "+err.Error())
+			return
+		}
 	}
 	var w io.WriteCloser = lw
 	if len(secrets) > 0 {
@@ -495,3 +500,7 @@ func (f flushWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

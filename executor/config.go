@@ -35,6 +35,11 @@ type Config struct {
 	// Ports is the range of host ports the scheduler may reserve on this
 	// node (a gang's MASTER_PORT).
 	Ports api.PortRange
+	// DiscardLogs drops tasks' output instead of keeping it in files: for
+	// simulated nodes, whose tasks write nothing and whose agent serves no
+	// logs, and of which one process may run tens of thousands of tasks
+	// (each kept log holds a file open).
+	DiscardLogs bool
 	// HeartbeatInterval is how often the agent heartbeats; keep it well
 	// under the servers' heartbeat TTL.
 	HeartbeatInterval time.Duration

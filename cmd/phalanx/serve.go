@@ -457,6 +457,7 @@ func runSimNodes(ctx context.Context, f agentFlags, ln net.Listener, stdout io.W
 		cfg.Server, cfg.Address, cfg.Quiet, cfg.Labels = f.server, ln.Addr().String(), true, f.labels
 		cfg.NodeName = fmt.Sprintf("%s-sim-%d", f.name, i)
 		cfg.DataDir = filepath.Join(f.dataDir, "sim", strconv.Itoa(i))
+		cfg.DiscardLogs = true // simulated tasks write nothing; this process serves no logs
 		cfg.CPUMilli, cfg.MemoryBytes = 64000, 512<<30
 		var err error
 		if f.cpu != "" {
