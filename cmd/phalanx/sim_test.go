@@ -300,6 +300,9 @@ func profileLeader(b *testing.B, c *haCluster, name string) func() {
 		return func() {}
 	}
 	leader := c.waitLeader(10 * time.Second)
+	for _, sp := range c.servers {
+		b.Logf("server %s: profiling on http://%s/debug/pprof/", sp.id, sp.pprof)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
