@@ -75,6 +75,9 @@ func (c *haCluster) start(sp *serverProc, join string, expect int) {
 	if expect > 1 {
 		args = append(args, "--bootstrap-expect", fmt.Sprint(expect), "--join", join)
 	}
+	if m := os.Getenv("PHALANX_BENCH_RAFT_MULTIPLIER"); m != "" {
+		args = append(args, "--raft-multiplier", m) // for overloaded benchmark machines
+	}
 	sp.cmd = exec.Command(c.bin, args...)
 	sp.cmd.Stdout, sp.cmd.Stderr = sp.log, sp.log
 	if os.Getenv(benchProfileEnv) != "" {
