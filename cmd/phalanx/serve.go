@@ -271,7 +271,7 @@ type agentFlags struct {
 	labels                                                             labelFlag
 	pidsLimit                                                          int64
 	simNodes, simGPUs                                                  int
-	workspaceGrace                                                     time.Duration
+	workspaceGrace, checkoutTimeout                                    time.Duration
 }
 
 func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
@@ -296,6 +296,7 @@ func (f *agentFlags) register(fs *flag.FlagSet, file agentFile, dev bool) {
 	f.labels = labelFlag(file.Labels)
 	fs.Var(&f.labels, "label", "node label key=value (repeatable)")
 	fs.DurationVar(&f.workspaceGrace, "workspace-grace", def.WorkspaceGrace, "keep a pipeline run's workspace this long after its last step on this node")
+	fs.DurationVar(&f.checkoutTimeout, "checkout-timeout", executor.DefaultCheckoutTimeout, "give up a pipeline run's git checkout after this long (the step fails and may be retried)")
 }
 
 // agent builds an agent from the flags: GPU discovery, runtime, config.
@@ -304,6 +305,7 @@ func (f *agentFlags) agent(ctx context.Context, stderr io.Writer) (*executor.Age
 	cfg.Server, cfg.NodeName, cfg.DataDir, cfg.Labels = f.server, f.name, f.dataDir, f.labels
 	cfg.Address = or(f.advertise, f.httpAddr)
 	cfg.WorkspaceGrace = f.workspaceGrace
+	cfg.CheckoutTimeout = f.checkoutTimeout
 	var err error
 	if f.cpu != "" {
 		if cfg.CPUMilli, err = jobspec.ParseCPU(f.cpu); err != nil {
