@@ -8,6 +8,7 @@ import (
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/api/jobspec"
+	"github.com/phalanx-sched/phalanx/api/queuespec"
 	"github.com/phalanx-sched/phalanx/internal/yamlfile"
 )
 
@@ -15,7 +16,6 @@ import (
 const (
 	MaxNodes       = 100_000
 	MaxNodeGPUs    = 64
-	MaxWeight      = 1000
 	DefaultGPUName = "GPU"
 )
 
@@ -32,8 +32,8 @@ type Cluster struct {
 
 // The shape of the cluster file. Quantities are strings, as in job files.
 type clusterFile struct {
-	Nodes  []*nodeFile  `yaml:"nodes"`
-	Queues []*queueFile `yaml:"queues"`
+	Nodes  []*nodeFile        `yaml:"nodes"`
+	Queues []*queuespec.Entry `yaml:"queues"`
 }
 
 type nodeFile struct {
@@ -51,20 +51,6 @@ type gpusFile struct {
 	Model         *string `yaml:"model"`
 	Memory        *string `yaml:"memory"`
 	NVLinkDomains [][]int `yaml:"nvlink_domains"`
-}
-
-type queueFile struct {
-	Name        *string    `yaml:"name"`
-	Weight      *int       `yaml:"weight"`
-	Quota       *quotaFile `yaml:"quota"`
-	MaxPriority *int       `yaml:"max_priority"`
-	Borrow      *bool      `yaml:"borrow"`
-}
-
-type quotaFile struct {
-	CPU    *string `yaml:"cpu"`
-	Memory *string `yaml:"memory"`
-	GPUs   *int    `yaml:"gpus"`
 }
 
 var clusterOptions = yamlfile.Options{
@@ -94,12 +80,8 @@ func ParseCluster(filename string, data []byte) (*Cluster, error) {
 		c.Nodes = append(c.Nodes, p.nodes(index("nodes", i), n, names, len(c.Nodes))...)
 	}
 	slices.SortFunc(c.Nodes, func(a, b *api.Node) int { return strings.Compare(a.ID, b.ID) })
-	queues := map[string]string{}
-	for i, q := range f.Queues {
-		if q == nil {
-			q = &queueFile{}
-		}
-		c.Queues = append(c.Queues, p.queue(index("queues", i), q, queues))
+	if len(f.Queues) > 0 {
+		c.Queues = queuespec.CheckAll(p.Checker, "queues", f.Queues)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
@@ -232,62 +214,4 @@ func (p *problems) gpus(field string, f *gpusFile) []api.GPU {
 		out[i].NVLinkPeers = slices.Compact(out[i].NVLinkPeers)
 	}
 	return out
-}
-
-// queue checks one entry of queues.
-func (p *problems) queue(field string, f *queueFile, seen map[string]string) api.Queue {
-	q := api.Queue{Weight: 1, Borrow: true}
-	switch {
-	case f.Name == nil:
-		p.Errorf(field+".name", "required")
-	case !jobspec.ValidName(*f.Name):
-		p.Errorf(field+".name", "must be a DNS label (lowercase letters, digits and '-', at most 63 characters), got %s", yamlfile.Quote(*f.Name))
-	case seen[*f.Name] != "":
-		p.Errorf(field+".name", "queue %s is already defined by %s", *f.Name, seen[*f.Name])
-	default:
-		q.Name = *f.Name
-		seen[q.Name] = field
-	}
-	q.Weight = p.count(field+".weight", f.Weight, 1, 1, MaxWeight)
-	if f.Quota != nil {
-		if f.Quota.CPU != nil {
-			if n, ok := p.limit(field+".quota.cpu", *f.Quota.CPU, jobspec.ParseCPU); ok {
-				q.Quota.CPUMilli = &n
-			}
-		}
-		if f.Quota.Memory != nil {
-			if n, ok := p.limit(field+".quota.memory", *f.Quota.Memory, jobspec.ParseBytes); ok {
-				q.Quota.MemoryBytes = &n
-			}
-		}
-		if f.Quota.GPUs != nil {
-			n := p.count(field+".quota.gpus", f.Quota.GPUs, 0, 0, MaxNodes*MaxNodeGPUs)
-			q.Quota.GPUs = &n
-		}
-	}
-	if f.MaxPriority != nil {
-		n := p.count(field+".max_priority", f.MaxPriority, jobspec.MaxPriority, 0, jobspec.MaxPriority)
-		q.MaxPriority = &n
-	}
-	if f.Borrow != nil {
-		q.Borrow = *f.Borrow
-	}
-	return q
-}
-
-// limit parses a quota quantity, which may be 0 (none of it may be used).
-func (p *problems) limit(field, s string, parse func(string) (int64, error)) (int64, bool) {
-	if s == "0" {
-		return 0, true
-	}
-	n, err := parse(s)
-	switch {
-	case err != nil:
-		p.Errorf(field, "%v", err)
-	case n < 0:
-		p.Errorf(field, "must be >= 0, got %s", yamlfile.Quote(s))
-	default:
-		return n, true
-	}
-	return 0, false
 }
