@@ -32,21 +32,7 @@ func TestDevClusterFromTheBinary(t *testing.T) {
 		t.Errorf("banner:\n%s", banner)
 	}
 
-	cli := func(args ...string) (string, string, int) {
-		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "PHALANX_ADDR="+addr)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
-	}
+	cli := cliAt(t, bin, addr)
 	examples := filepath.Join("..", "..", "examples", "jobs")
 
 	out, progress, code := cli("job", "run", filepath.Join(examples, "hello.yaml"), "--wait")
@@ -206,4 +192,24 @@ func freeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// cliAt returns a function that runs the binary's CLI against addr and
+// gives its stdout, stderr and exit code.
+func cliAt(t *testing.T, bin, addr string) func(args ...string) (string, string, int) {
+	return func(args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PHALANX_ADDR="+addr)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,21 +20,7 @@ func TestQueuesFromTheBinary(t *testing.T) {
 	addr := freeAddr(t)
 	startDev(t, bin, dir, addr, "--runtime", "exec", "--gpus", "mock:dgxa100",
 		"--queues", filepath.Join("..", "..", "configs", "queues.yaml"))
-	cli := func(args ...string) (string, string, int) {
-		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "PHALANX_ADDR="+addr)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
-	}
+	cli := cliAt(t, bin, addr)
 	var out string
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out, "research") {
