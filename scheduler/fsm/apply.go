@@ -22,9 +22,6 @@ func applyJobRegister(tx *state.Txn, c *JobRegister) (*JobRegistered, error) {
 	if _, err := tx.Job(c.Job.ID); err == nil {
 		return nil, fmt.Errorf("job %s already exists: %w", c.Job.ID, ErrConflict)
 	}
-	if err := checkQueue(tx, &c.Job); err != nil {
-		return nil, err
-	}
 	j := c.Job
 	j.State, j.Reason, j.Attempt = api.JobQueued, "waiting for the scheduler", 0
 	return &JobRegistered{JobID: j.ID}, tx.PutJob(&j)
@@ -177,6 +174,7 @@ func groupIndex(job *api.Job, name string) int {
 
 func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 	touched := map[string]bool{}
+	when := map[string]time.Time{}
 	var jobs []string
 	for _, u := range c.Updates {
 		old, err := tx.Alloc(u.ID)
@@ -208,9 +206,14 @@ func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 			touched[a.JobID] = true
 			jobs = append(jobs, a.JobID)
 		}
+		// A job's finish time comes from its own nodes' reports, even when
+		// the leader merged several nodes' reports into one entry.
+		if u.Time.After(when[a.JobID]) {
+			when[a.JobID] = u.Time
+		}
 	}
 	for _, id := range jobs {
-		if err := reconcileJob(tx, id, latest(c.Updates)); err != nil {
+		if err := reconcileJob(tx, id, when[id]); err != nil {
 			return err
 		}
 	}

@@ -162,16 +162,20 @@ func applyWalltime(tx *state.Txn, c *Walltime) error {
 	return nil
 }
 
-// checkQueue refuses a job whose queue does not exist (the queue
-// "default" always does) or whose priority is above its queue's cap.
-func checkQueue(tx *state.Txn, j *api.Job) error {
-	q, err := tx.Queue(j.Queue)
+// CheckQueue says why a job may not be submitted to its queue: the queue
+// does not exist (the queue "default" always does), or the job's priority
+// is above the queue's cap; nil if it may. The leader checks it at submit,
+// against its latest state; the FSM does not (a log written before queues
+// existed must replay as it was committed), so a queue deleted between the
+// check and the commit leaves a job that waits with "unknown queue X".
+func CheckQueue(snap *state.Snapshot, j *api.Job) error {
+	q, err := snap.Queue(j.Queue)
 	if err != nil {
 		if j.Queue == api.DefaultQueue || j.Queue == "" {
 			return nil
 		}
 		var names []string
-		for _, q := range tx.Queues() {
+		for _, q := range snap.Queues() {
 			names = append(names, q.Name)
 		}
 		if !slices.Contains(names, api.DefaultQueue) {

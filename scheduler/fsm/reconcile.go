@@ -168,13 +168,3 @@ func describe(a *api.Allocation) string {
 	}
 	return s
 }
-
-func latest(us []api.AllocUpdate) time.Time {
-	var t time.Time
-	for _, u := range us {
-		if u.Time.After(t) {
-			t = u.Time
-		}
-	}
-	return t
-}

@@ -75,3 +75,38 @@ func TestUpdateBatcherMergesConcurrentReports(t *testing.T) {
 		t.Fatalf("the next write: %v", err)
 	}
 }
+
+// A caller returns once its own entry is written, however many reports
+// keep arriving behind it.
+func TestUpdateBatcherCallerDoesNotWaitForOthers(t *testing.T) {
+	var b updateBatcher
+	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	var n atomic.Int32
+	apply := func([]api.AllocUpdate) error {
+		if k := n.Add(1); int(k) <= len(gates) {
+			<-gates[k-1]
+		}
+		return nil
+	}
+	first := make(chan error, 1)
+	go func() { first <- b.do([]api.AllocUpdate{{ID: "a"}}, apply) }()
+	for n.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	second := make(chan error, 1)
+	go func() { second <- b.do([]api.AllocUpdate{{ID: "b"}}, apply) }()
+	time.Sleep(20 * time.Millisecond) // b queues behind a's write
+	close(gates[0])
+	select {
+	case err := <-first:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first caller waited for the second caller's write")
+	}
+	close(gates[1])
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+}

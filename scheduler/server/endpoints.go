@@ -30,6 +30,9 @@ func (s *Server) SubmitJob(ctx context.Context, spec *api.JobSpec, key string) (
 		ID: newJobID(spec.Name), Name: spec.Name, Queue: spec.Queue, Priority: spec.Priority,
 		Spec: *spec, SubmitTime: s.cfg.Now(), IdempotencyKey: key,
 	}
+	if err := fsm.CheckQueue(s.state.Snapshot(), &job); err != nil {
+		return nil, err
+	}
 	resp, err := s.apply(fsm.CmdJobRegister, &fsm.JobRegister{Job: job})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,7 @@ func (s *Server) startLeader() {
 
 func (s *Server) stopLeader() {
 	s.ready.Store(false)
+	s.hb.reset() // only a leader hears heartbeats; its memory ends with its term
 	s.leaderMu.Lock()
 	cancel, done := s.leaderCancel, s.leaderDone
 	s.leaderCancel, s.leaderDone = nil, nil
@@ -308,7 +309,14 @@ func (s *Server) checkHeartbeats(leaderSince time.Time) error {
 	}
 	sort.Slice(down, func(i, j int) bool { return down[i].ID < down[j].ID })
 	for _, n := range down {
-		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(s.hb.latest(n.ID, n.LastHeartbeat)).Round(time.Second))
+		// The fence in NodeDown compares the replicated heartbeat, which
+		// the leader writes only now and then: look at its memory once
+		// more, so a beat that came in meanwhile still saves the node.
+		last := s.hb.latest(n.ID, n.LastHeartbeat)
+		if s.cfg.Now().Sub(last) <= s.cfg.HeartbeatTTL {
+			continue
+		}
+		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(last).Round(time.Second))
 		if _, err := s.apply(fsm.CmdNodeDown, &fsm.NodeDown{NodeID: n.ID, Reason: reason, Time: now, LastHeartbeat: n.LastHeartbeat}); err != nil {
 			return err
 		}
