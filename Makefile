@@ -24,7 +24,7 @@ dev: build ## start a one-process dev cluster (server + executor) on 127.0.0.1:7
 test: ## run every test (Docker tests fail instead of skipping when PHALANX_REQUIRE_DOCKER=1)
 	$(GO) test -race -count=1 ./...
 
-bench: ## run the benchmarks: placement, latency, dev memory, failover, 100k-job state, throughput (~9 min)
+bench: ## run the benchmarks: placement, latency, dev memory, failover, 100k-job state, sim, throughput (~25 min)
 	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./test/e2e/
 	$(GO) test -run '^$$' -bench State100k -benchtime 1x -timeout 30m ./scheduler/fsm/
