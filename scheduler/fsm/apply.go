@@ -40,9 +40,15 @@ func applyJobCancel(tx *state.Txn, c *JobCancel) error {
 	if err := tx.PutJob(&j); err != nil {
 		return err
 	}
-	for _, a := range tx.JobAllocs(j.ID) {
+	return stopJobAllocs(tx, j.ID, "job cancelled")
+}
+
+// stopJobAllocs asks executors to stop every live allocation of a job
+// that is not stopping already.
+func stopJobAllocs(tx *state.Txn, jobID, why string) error {
+	for _, a := range tx.JobAllocs(jobID) {
 		if a.Live() && a.DesiredState != api.DesiredStop {
-			if err := stopAlloc(tx, a, "job cancelled"); err != nil {
+			if err := stopAlloc(tx, a, why); err != nil {
 				return err
 			}
 		}
@@ -54,6 +60,14 @@ func applyJobCancel(tx *state.Txn, c *JobCancel) error {
 func stopAlloc(tx *state.Txn, old *api.Allocation, why string) error {
 	a := *old
 	a.DesiredState, a.Message = api.DesiredStop, why
+	return tx.PutAlloc(&a)
+}
+
+// preemptAlloc asks an executor to stop a live allocation the scheduler
+// evicted: stopped like any other, but not a failure.
+func preemptAlloc(tx *state.Txn, old *api.Allocation, why string) error {
+	a := *old
+	a.DesiredState, a.Message, a.Preempted = api.DesiredStop, why, true
 	return tx.PutAlloc(&a)
 }
 

@@ -43,7 +43,7 @@ func applyQueuePut(tx *state.Txn, c *QueuePut) error {
 			return fmt.Errorf("queue %d has no name: %w", i, api.ErrInvalid)
 		}
 		if old, err := tx.Queue(q.Name); err == nil {
-			if queueEqual(old, &q) {
+			if QueueEqual(old, &q) {
 				continue
 			}
 			q.CreateIndex = old.CreateIndex
@@ -55,8 +55,9 @@ func applyQueuePut(tx *state.Txn, c *QueuePut) error {
 	return nil
 }
 
-// queueEqual reports whether two queues have the same settings.
-func queueEqual(a, b *api.Queue) bool {
+// QueueEqual reports whether two queues have the same settings (their
+// Raft indexes aside).
+func QueueEqual(a, b *api.Queue) bool {
 	x, y := *a, *b
 	x.CreateIndex, x.ModifyIndex, y.CreateIndex, y.ModifyIndex = 0, 0, 0, 0
 	return reflect.DeepEqual(x, y)
@@ -100,9 +101,7 @@ func applyEvict(tx *state.Txn, c *Evict) error {
 			if err != nil || a.JobID != ev.JobID || !a.Live() || a.DesiredState == api.DesiredStop {
 				continue
 			}
-			cp := *a
-			cp.DesiredState, cp.Message, cp.Preempted = api.DesiredStop, ev.Reason, true
-			if err := tx.PutAlloc(&cp); err != nil {
+			if err := preemptAlloc(tx, a, ev.Reason); err != nil {
 				return err
 			}
 			stopped++
@@ -119,9 +118,7 @@ func applyEvict(tx *state.Txn, c *Evict) error {
 			// at all.
 			for _, a := range tx.JobAllocs(j.ID) {
 				if a.Attempt == j.Attempt && a.Live() && a.DesiredState != api.DesiredStop {
-					cp := *a
-					cp.DesiredState, cp.Message, cp.Preempted = api.DesiredStop, ev.Reason, true
-					if err := tx.PutAlloc(&cp); err != nil {
+					if err := preemptAlloc(tx, a, ev.Reason); err != nil {
 						return err
 					}
 				}
@@ -151,12 +148,8 @@ func applyWalltime(tx *state.Txn, c *Walltime) error {
 		if err := tx.PutJob(&j); err != nil {
 			return err
 		}
-		for _, a := range tx.JobAllocs(j.ID) {
-			if a.Live() && a.DesiredState != api.DesiredStop {
-				if err := stopAlloc(tx, a, why); err != nil {
-					return err
-				}
-			}
+		if err := stopJobAllocs(tx, j.ID, why); err != nil {
+			return err
 		}
 	}
 	return nil

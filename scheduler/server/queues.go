@@ -2,7 +2,6 @@ package server
 
 import (
 	"log"
-	"reflect"
 
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/scheduler"
@@ -39,15 +38,8 @@ func (s *Server) declareQueues() error {
 	snap := s.state.Snapshot()
 	var put []api.Queue
 	for _, q := range s.cfg.Queues {
-		old, err := snap.Queue(q.Name)
-		if err == nil {
-			cur := *old
-			cur.CreateIndex, cur.ModifyIndex = 0, 0
-			want := q
-			want.CreateIndex, want.ModifyIndex = 0, 0
-			if reflect.DeepEqual(cur, want) {
-				continue
-			}
+		if old, err := snap.Queue(q.Name); err == nil && fsm.QueueEqual(old, &q) {
+			continue
 		}
 		put = append(put, q)
 	}
