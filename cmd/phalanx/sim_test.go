@@ -161,14 +161,10 @@ func BenchmarkSimThroughput(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for j := range work {
-					var err error
-					for try := 0; try < 20; try++ {
-						if _, err = cl.SubmitJob(context.Background(), "tput.yaml", body, fmt.Sprintf("tput-%d", j)); err == nil {
-							break
-						}
-						time.Sleep(200 * time.Millisecond)
-					}
-					if err != nil {
+					if err := retry(func() error {
+						_, err := cl.SubmitJob(context.Background(), "tput.yaml", body, fmt.Sprintf("tput-%d", j))
+						return err
+					}); err != nil {
 						b.Error(err)
 					}
 				}
@@ -202,16 +198,14 @@ func BenchmarkSimThroughput(b *testing.B) {
 					// A cancel whose outcome was unknown (the leader
 					// changed) is tried again; one that finds the job
 					// already cancelled is done.
-					for try := 0; ; try++ {
+					if err := retry(func() error {
 						_, err := cl.CancelJob(context.Background(), id)
-						if err == nil || errors.Is(err, api.ErrConflict) {
-							break
+						if errors.Is(err, api.ErrConflict) {
+							return nil
 						}
-						if try == 20 {
-							b.Error(err)
-							break
-						}
-						time.Sleep(200 * time.Millisecond)
+						return err
+					}); err != nil {
+						b.Error(err)
 					}
 				}
 			}()
@@ -234,14 +228,10 @@ func BenchmarkSimThroughput(b *testing.B) {
 				// Retried with the same key until acknowledged: a job is
 				// created once however often its submission is retried.
 				var st *api.JobStatus
-				var err error
-				for try := 0; try < 20; try++ {
-					if st, err = cl.SubmitJob(context.Background(), "lat.yaml", one, fmt.Sprintf("lat-%d", k)); err == nil {
-						break
-					}
-					time.Sleep(200 * time.Millisecond)
-				}
-				if err != nil {
+				if err := retry(func() (err error) {
+					st, err = cl.SubmitJob(context.Background(), "lat.yaml", one, fmt.Sprintf("lat-%d", k))
+					return err
+				}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -273,6 +263,21 @@ func BenchmarkSimThroughput(b *testing.B) {
 		b.ReportMetric(ms(percentile(placeLat, 99)), "ms-submit-to-placed-p99")
 		b.ReportMetric(0, "ns/op")
 	}
+}
+
+// retry calls fn until it succeeds, at most 20 times 200 ms apart, and
+// returns its last error: for writes whose outcome a leader change left
+// unknown (submissions carry idempotency keys, so a retry creates nothing
+// twice).
+func retry(fn func() error) error {
+	var err error
+	for try := 0; try < 20; try++ {
+		if err = fn(); err == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return err
 }
 
 // waitGPUs polls the queues until the GPUs their jobs hold satisfy ok.
