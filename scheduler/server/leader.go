@@ -108,9 +108,6 @@ func (s *Server) leaderLoop(ctx context.Context) {
 				queued = true
 			}
 		}
-		if err := s.checkWalltimes(); err != nil && ctx.Err() == nil {
-			log.Printf("server: walltimes: %v", err)
-		}
 		changed := s.state.Changed()
 		// Runs first: the step jobs they submit are placed in this pass.
 		if err := s.advanceRuns(ctx, &runs); err != nil && ctx.Err() == nil {
@@ -150,6 +147,15 @@ func (s *Server) schedule() error {
 	}
 	jobs := map[string]*api.Job{}
 	active := snap.ActiveJobs()
+	// Jobs past their walltime are stopped first; the pass that follows
+	// the write sees their room coming free.
+	if over := scheduler.Overdue(active, in.Allocs, now); len(over) > 0 {
+		for _, o := range over {
+			log.Printf("server: job %s ran past its walltime (%s): stopping it", o.JobID, o.Deadline.Format("15:04:05"))
+		}
+		_, err := s.apply(fsm.CmdWalltime, &fsm.Walltime{Overruns: over, Time: now})
+		return err
+	}
 	// Running jobs matter too: fair share counts what queues hold, and
 	// preemption and reservations need their priorities and walltimes.
 	in.Running = active
@@ -313,7 +319,7 @@ func (s *Server) checkHeartbeats(leaderSince time.Time) error {
 		// the leader writes only now and then: look at its memory once
 		// more, so a beat that came in meanwhile still saves the node.
 		last := s.hb.latest(n.ID, n.LastHeartbeat)
-		if s.cfg.Now().Sub(last) <= s.cfg.HeartbeatTTL {
+		if now.Sub(last) <= s.cfg.HeartbeatTTL {
 			continue
 		}
 		reason := fmt.Sprintf("no heartbeat for %v", now.Sub(last).Round(time.Second))

@@ -1,10 +1,7 @@
 package server
 
 import (
-	"log"
-
 	"github.com/phalanx-sched/phalanx/api"
-	"github.com/phalanx-sched/phalanx/scheduler"
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
@@ -47,20 +44,5 @@ func (s *Server) declareQueues() error {
 		return nil
 	}
 	_, err := s.apply(fsm.CmdQueuePut, &fsm.QueuePut{Queues: put})
-	return err
-}
-
-// checkWalltimes stops the jobs that ran past their walltime.
-func (s *Server) checkWalltimes() error {
-	snap := s.state.Snapshot()
-	now := s.cfg.Now()
-	over := scheduler.Overdue(snap.ActiveJobs(), snap.LiveAllocs(), now)
-	if len(over) == 0 {
-		return nil
-	}
-	for _, o := range over {
-		log.Printf("server: job %s ran past its walltime (%s): stopping it", o.JobID, o.Deadline.Format("15:04:05"))
-	}
-	_, err := s.apply(fsm.CmdWalltime, &fsm.Walltime{Overruns: over, Time: now})
 	return err
 }
