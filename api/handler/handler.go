@@ -136,10 +136,7 @@ func (h *handler) submitJob(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("job file of %d bytes is over the %d-byte limit for job files", len(body), jobspec.MaxFileSize)})
 		return
 	}
-	name := r.Header.Get(FilenameHeader)
-	if name == "" {
-		name = "request"
-	}
+	name := filename(r)
 	spec, err := jobspec.Parse(name, body)
 	if err != nil {
 		writeError(w, fmt.Errorf("%w: %w", api.ErrInvalid, err))
@@ -395,4 +392,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	// Compact: agents and clients parse it; the CLI formats for people.
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// filename is what errors call an uploaded file: the client's
+// X-Phalanx-Filename, or "request".
+func filename(r *http.Request) string {
+	if name := r.Header.Get(FilenameHeader); name != "" {
+		return name
+	}
+	return "request"
 }

@@ -29,11 +29,7 @@ func (h *handler) queueRoutes(mux *http.ServeMux) {
 			writeError(w, err)
 			return
 		}
-		name := r.Header.Get(FilenameHeader)
-		if name == "" {
-			name = "request"
-		}
-		qs, err := queuespec.Parse(name, body)
+		qs, err := queuespec.Parse(filename(r), body)
 		if err != nil {
 			writeError(w, fmt.Errorf("%w: %w", api.ErrInvalid, err))
 			return
