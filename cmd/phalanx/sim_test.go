@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,9 +21,15 @@ import (
 	"github.com/phalanx-sched/phalanx/api/client"
 )
 
+// simAgent is a running `phalanx agent --sim-nodes` process.
+type simAgent struct {
+	cmd   *exec.Cmd
+	pprof string // profiling address, see benchProfileEnv
+}
+
 // startSimAgent runs `phalanx agent --sim-nodes n --sim-gpus gpus` against
 // servers and waits until all n nodes are registered.
-func startSimAgent(t testing.TB, bin, dir, servers string, n, gpus int) {
+func startSimAgent(t testing.TB, bin, dir, servers string, n, gpus int) *simAgent {
 	t.Helper()
 	var log bytes.Buffer
 	// Simulated nodes keep a data directory each (node ID, empty logs):
@@ -39,6 +46,11 @@ func startSimAgent(t testing.TB, bin, dir, servers string, n, gpus int) {
 	cmd := exec.Command(bin, "agent", "--server", servers, "--sim-nodes", fmt.Sprint(n), "--sim-gpus", fmt.Sprint(gpus),
 		"--name", "sim", "--data-dir", data, "--http-addr", freeAddr(t), "--heartbeat-interval", "5s")
 	cmd.Stdout, cmd.Stderr = &log, &log
+	sa := &simAgent{cmd: cmd}
+	if os.Getenv(benchProfileEnv) != "" {
+		sa.pprof = freeAddr(t)
+		cmd.Env = append(os.Environ(), "PHALANX_PPROF_ADDR="+sa.pprof)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +66,7 @@ func startSimAgent(t testing.TB, bin, dir, servers string, n, gpus int) {
 	for {
 		nodes, err := cl.Nodes(context.Background())
 		if err == nil && len(nodes) == n {
-			return
+			return sa
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d simulated nodes registered: %v", len(nodes), n, err)
@@ -145,10 +157,11 @@ func BenchmarkSimThroughput(b *testing.B) {
 		dir := b.TempDir()
 		bin := buildPhalanx(b, dir)
 		c := startHACluster(b, bin, dir, 3)
-		startSimAgent(b, bin, dir, c.addrs(), nodes, 8)
+		agent := startSimAgent(b, bin, dir, c.addrs(), nodes, 8)
 		cl := client.New(c.addrs())
 		body := simJob("tput", tasks, 1, false, "1h")
-		stopProfile := profileLeader(b, c, "sim-throughput")
+		stopProfile := profileAll(b, c, agent, "sim-throughput")
+		cpu := startCPUAccount(b, c, agent)
 		start := time.Now()
 		work := make(chan int, jobs)
 		for j := 0; j < jobs; j++ {
@@ -174,6 +187,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 		submitted := time.Since(start)
 		waitGPUs(b, cl, func(used int) bool { return used == jobs*tasks }, 5*time.Minute)
 		placed := time.Since(start)
+		cpu.report(placed)
 		stopProfile()
 		b.ReportMetric(float64(jobs)/submitted.Seconds(), "jobs-submitted/s")
 		b.ReportMetric(float64(jobs*tasks)/placed.Seconds(), "placements/s")
@@ -325,33 +339,99 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 // (NAME.leader.cpu.pprof), for `go tool pprof`.
 const benchProfileEnv = "PHALANX_BENCH_PROFILE"
 
-// profileLeader starts a CPU profile of the cluster's leader when
-// benchProfileEnv is set; the returned function waits for it and saves it.
-func profileLeader(b *testing.B, c *haCluster, name string) func() {
+// profileAll starts a CPU profile of every server and the simulating
+// agent when benchProfileEnv is set; the returned function waits for them
+// and saves them as NAME.<role>.cpu.pprof.
+func profileAll(b *testing.B, c *haCluster, agent *simAgent, name string) func() {
 	dir := os.Getenv(benchProfileEnv)
 	if dir == "" {
 		return func() {}
 	}
 	leader := c.waitLeader(10 * time.Second)
+	targets := map[string]string{"agent": agent.pprof}
 	for _, sp := range c.servers {
-		b.Logf("server %s: profiling on http://%s/debug/pprof/", sp.id, sp.pprof)
+		role := "follower-" + sp.id
+		if sp == leader {
+			role = "leader"
+		}
+		targets[role] = sp.pprof
+		b.Logf("server %s (%s): profiling on http://%s/debug/pprof/", sp.id, role, sp.pprof)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		resp, err := http.Get("http://" + leader.pprof + "/debug/pprof/profile?seconds=10")
-		if err != nil {
-			b.Logf("profile: %v", err)
-			return
+	var wg sync.WaitGroup
+	for role, addr := range targets {
+		wg.Go(func() {
+			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=10")
+			if err != nil {
+				b.Logf("profile %s: %v", role, err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(dir, name+"."+role+".cpu.pprof"))
+			if err != nil {
+				b.Logf("profile %s: %v", role, err)
+				return
+			}
+			defer f.Close()
+			io.Copy(f, resp.Body)
+		})
+	}
+	return wg.Wait
+}
+
+// cpuAccount is the CPU time each process of a benchmark (servers, the
+// simulating agent, the benchmark itself) has used since it was made:
+// on a shared machine, where the time goes between processes.
+type cpuAccount struct {
+	b     *testing.B
+	names []string
+	pids  []int
+	start []time.Duration
+}
+
+func startCPUAccount(b *testing.B, c *haCluster, agent *simAgent) *cpuAccount {
+	a := &cpuAccount{b: b}
+	leader := c.waitLeader(10 * time.Second)
+	for _, sp := range c.servers {
+		name := "server " + sp.id
+		if sp == leader {
+			name += " (leader)"
 		}
-		defer resp.Body.Close()
-		f, err := os.Create(filepath.Join(dir, name+".leader.cpu.pprof"))
-		if err != nil {
-			b.Logf("profile: %v", err)
-			return
-		}
-		defer f.Close()
-		io.Copy(f, resp.Body)
-	}()
-	return func() { <-done }
+		a.names, a.pids = append(a.names, name), append(a.pids, sp.cmd.Process.Pid)
+	}
+	a.names, a.pids = append(a.names, "sim agent", "benchmark"), append(a.pids, agent.cmd.Process.Pid, os.Getpid())
+	for _, pid := range a.pids {
+		a.start = append(a.start, procCPU(pid))
+	}
+	return a
+}
+
+// report logs each process's CPU time since the start, over wall.
+func (a *cpuAccount) report(wall time.Duration) {
+	var total time.Duration
+	var parts []string
+	for i, pid := range a.pids {
+		used := procCPU(pid) - a.start[i]
+		total += used
+		parts = append(parts, fmt.Sprintf("%s %.1fs", a.names[i], used.Seconds()))
+	}
+	a.b.Logf("CPU over %.1fs: %s; total %.1fs (%.2f cores)", wall.Seconds(), strings.Join(parts, ", "),
+		total.Seconds(), total.Seconds()/wall.Seconds())
+}
+
+// procCPU is a process's user and system CPU time so far, from
+// /proc/PID/stat (0 where that cannot be read).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
 }
