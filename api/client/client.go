@@ -48,14 +48,15 @@ type Client struct {
 	Rounds int
 }
 
-// transport is shared by every Client of a process. It keeps more idle
-// connections per server than net/http's default of 2, so that an agent
-// running thousands of simulated nodes, or a busy client, reuses
-// connections instead of opening (and running out of) new ones.
+// transport is shared by every Client of a process. It keeps every idle
+// connection instead of net/http's default of 2 per server, so that an
+// agent running thousands of simulated nodes (a blocking query each, and
+// heartbeats and reports beside them), or a busy client, reuses
+// connections instead of opening and closing them by the thousand.
 var transport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 4096
-	t.MaxIdleConnsPerHost = 1024
+	t.MaxIdleConns = 0 // no limit across servers
+	t.MaxIdleConnsPerHost = 1 << 16
 	return t
 }()
 
@@ -242,6 +243,10 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: bad response: %w", method, path, err)
 	}
+	// Read to the end (the newline after the JSON value): net/http reuses
+	// a connection only once its response body was read to EOF, and
+	// otherwise closes it, so each request would dial anew.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	return nil
 }
 
@@ -273,6 +278,9 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 			if err == nil || errors.As(err, &ce) {
 				c.mu.Lock()
 				c.next = i
+				if err == nil {
+					c.preferLeader(resp.Header.Get(api.LeaderHeader))
+				}
 				c.mu.Unlock()
 			}
 			return resp, err
@@ -280,6 +288,22 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 		last = err
 	}
 	return nil, last
+}
+
+// preferLeader makes the leader, as a server named it in its response,
+// the server the next request goes to, if it is one of the client's
+// addresses: any server forwards to the leader, but going there directly
+// saves a hop. c.mu is held.
+func (c *Client) preferLeader(leader string) {
+	if leader == "" {
+		return
+	}
+	for i, b := range c.bases {
+		if strings.TrimPrefix(b, "http://") == leader {
+			c.next = i
+			return
+		}
+	}
 }
 
 // retryable says whether a failed request may be sent again, to the next

@@ -27,23 +27,37 @@ var local = map[string]bool{
 	"/metrics":               true,
 }
 
+// forwardTransport carries forwarded requests to the leader. It keeps as
+// many idle connections as requests come in at once (executors' blocking
+// queries, reports): with net/http's default of two, a busy follower
+// spends more time dialing the leader than forwarding.
+var forwardTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 0, 1<<16
+	return t
+}()
+
 // forward sends requests to the leader when this server is not it: every
 // write, and reads unless the client asks for ?stale=1 (this server's
 // possibly older state, served at once).
 func (h *handler) forward(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leader := h.b.LeaderHTTP()
+		if leader != "" {
+			w.Header().Set(api.LeaderHeader, leader)
+		}
 		stale := r.URL.Query().Get("stale")
 		if local[r.URL.Path] || h.b.IsLeader() || (r.Method == http.MethodGet && (stale == "1" || stale == "true")) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		leader := h.b.LeaderHTTP()
 		if r.Header.Get(ForwardedHeader) != "" || leader == "" {
 			writeError(w, fmt.Errorf("this server is not the leader and knows no leader to forward to; retry: %w", api.ErrNotLeader))
 			return
 		}
 		target := &url.URL{Scheme: "http", Host: leader}
 		proxy := &httputil.ReverseProxy{
+			Transport: forwardTransport,
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.Out.Host = leader

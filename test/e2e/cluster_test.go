@@ -178,8 +178,10 @@ func (c *cluster) startAgent(o options, name, dataDir string, src gpu.Discoverer
 		cfg.GPUs, cfg.GPUSource = inv.API(), src
 	}
 	// Executors on one host share its ports: each gets its own slice.
-	// Away from the default range, which other test packages' clusters use.
-	cfg.Ports = api.PortRange{Min: 39500 + 50*len(c.agents), Max: 39549 + 50*len(c.agents)}
+	// Away from the default range, which other test packages' clusters
+	// use, and below the kernel's ephemeral ports (32768 up), which any
+	// process's outgoing connections and free-port listeners may hold.
+	cfg.Ports = api.PortRange{Min: 31000 + 50*len(c.agents), Max: 31049 + 50*len(c.agents)}
 	ag, err := executor.New(cfg, rt)
 	if err != nil {
 		t.Fatal(err)
