@@ -20,6 +20,7 @@ var ErrNotFound = api.ErrNotFound
 type Store struct {
 	mu       sync.RWMutex
 	db       *memdb.MemDB
+	allocs   *allocTable // this version's; never written again once here
 	index    uint64
 	changed  chan struct{} // closed and replaced after every write or restore
 	restored chan struct{} // closed and replaced after every restore
@@ -31,14 +32,14 @@ func New() *Store {
 	if err != nil {
 		panic(fmt.Sprintf("state: bad schema: %v", err)) // a programming error
 	}
-	return &Store{db: db, changed: make(chan struct{}), restored: make(chan struct{})}
+	return &Store{db: db, allocs: newAllocTable(), changed: make(chan struct{}), restored: make(chan struct{})}
 }
 
 // Snapshot returns a consistent, read-only view of the state as of now.
 func (s *Store) Snapshot() *Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &Snapshot{txn: s.db.Txn(false), index: s.index}
+	return &Snapshot{txn: s.db.Txn(false), allocs: s.allocs, index: s.index}
 }
 
 // Changed returns a channel closed at the next write that changes
@@ -54,7 +55,7 @@ func (s *Store) Changed() <-chan struct{} {
 func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &Txn{Snapshot: Snapshot{txn: s.db.Txn(true), index: index}}
+	tx := &Txn{Snapshot: Snapshot{txn: s.db.Txn(true), allocs: s.allocs.clone(), index: index}}
 	if err := fn(tx); err != nil {
 		tx.txn.Abort()
 		return err
@@ -67,6 +68,7 @@ func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 		return nil
 	}
 	tx.txn.Commit()
+	s.allocs = tx.allocs
 	if index > s.index {
 		s.index = index
 	}
@@ -99,11 +101,10 @@ func (s *Store) Restore(index uint64, d Dump) error {
 	if err := insertAll(txn, tableJobs, d.Jobs); err != nil {
 		return err
 	}
+	allocs := newAllocTable()
 	last := map[string]uint64{}
 	for _, a := range d.Allocs {
-		if err := txn.Insert(tableAllocs, a); err != nil {
-			return err
-		}
+		allocs.put(a)
 		last[a.NodeID] = max(last[a.NodeID], a.ModifyIndex)
 	}
 	for node, idx := range last {
@@ -126,7 +127,7 @@ func (s *Store) Restore(index uint64, d Dump) error {
 	}
 	txn.Commit()
 	s.mu.Lock()
-	s.db, s.index = db, index
+	s.db, s.allocs, s.index = db, allocs, index
 	close(s.changed)
 	s.changed = make(chan struct{})
 	close(s.restored)
@@ -179,8 +180,9 @@ func (s *Store) NodeAllocs(ctx context.Context, nodeID string, minIndex uint64) 
 
 // Snapshot is a read-only view of the state at one Raft index.
 type Snapshot struct {
-	txn   *memdb.Txn
-	index uint64
+	txn    *memdb.Txn
+	allocs *allocTable
+	index  uint64
 }
 
 // Index is the Raft index of the last write this snapshot includes.
@@ -246,39 +248,36 @@ func sortJobs(js []*api.Job) {
 
 // Alloc returns one allocation.
 func (s *Snapshot) Alloc(id string) (*api.Allocation, error) {
-	raw, err := s.txn.First(tableAllocs, "id", id)
-	if err != nil {
-		return nil, err
+	if a := s.allocs.get(id); a != nil {
+		return a, nil
 	}
-	if raw == nil {
-		return nil, fmt.Errorf("allocation %q: %w", id, ErrNotFound)
-	}
-	return raw.(*api.Allocation), nil
+	return nil, fmt.Errorf("allocation %q: %w", id, ErrNotFound)
 }
 
 // JobAllocs returns every allocation of a job, terminal ones included,
 // ordered by attempt, group, index, then creation.
 func (s *Snapshot) JobAllocs(jobID string) []*api.Allocation {
-	return s.allocs("job", jobID)
+	out := under(s.allocs.byJob, jobID)
+	sortAllocs(out)
+	return out
 }
 
-// LiveAllocs returns the allocations that hold node resources.
+// LiveAllocs returns the allocations that hold node resources, by ID.
 func (s *Snapshot) LiveAllocs() []*api.Allocation {
-	var out []*api.Allocation
-	iter, _ := s.txn.Get(tableAllocs, "live", true)
-	for raw := iter.Next(); raw != nil; raw = iter.Next() {
-		out = append(out, raw.(*api.Allocation))
-	}
+	out := make([]*api.Allocation, 0, s.allocs.live.Len())
+	s.allocs.live.Ascend(func(a *api.Allocation) bool {
+		out = append(out, a)
+		return true
+	})
 	return out
 }
 
 // LiveNodeAllocs returns the allocations that hold a node's resources, in
 // the order of JobAllocs.
 func (s *Snapshot) LiveNodeAllocs(nodeID string) []*api.Allocation {
-	out := []*api.Allocation{}
-	iter, _ := s.txn.Get(tableAllocs, "node_live", nodeID, true)
-	for raw := iter.Next(); raw != nil; raw = iter.Next() {
-		out = append(out, raw.(*api.Allocation))
+	out := under(s.allocs.byNode, nodeID)
+	if out == nil {
+		out = []*api.Allocation{}
 	}
 	sortAllocs(out)
 	return out
@@ -293,16 +292,6 @@ func (s *Snapshot) ActiveJobs() []*api.Job {
 		out = append(out, raw.(*api.Job))
 	}
 	sortJobs(out)
-	return out
-}
-
-func (s *Snapshot) allocs(index, key string) []*api.Allocation {
-	var out []*api.Allocation
-	iter, _ := s.txn.Get(tableAllocs, index, key)
-	for raw := iter.Next(); raw != nil; raw = iter.Next() {
-		out = append(out, raw.(*api.Allocation))
-	}
-	sortAllocs(out)
 	return out
 }
 
@@ -399,6 +388,9 @@ func (s *Snapshot) Server(id string) (*api.Server, error) {
 type Txn struct {
 	Snapshot
 	dirty bool
+	// bumped are the nodes whose blocking queries this transaction
+	// already wakes.
+	bumped map[string]bool
 }
 
 // PutJob inserts or replaces a job, stamping its indexes.
@@ -417,16 +409,18 @@ func (tx *Txn) PutJob(j *api.Job) error {
 func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	stamp(&a.CreateIndex, &a.ModifyIndex, tx.index)
 	tx.dirty = true
-	raw, err := tx.txn.First(tableAllocs, "id", a.ID)
-	if err != nil {
-		return err
-	}
-	if old, _ := raw.(*api.Allocation); old == nil || old.DesiredState != a.DesiredState || old.NodeID != a.NodeID {
+	old := tx.allocs.get(a.ID)
+	if (old == nil || old.DesiredState != a.DesiredState || old.NodeID != a.NodeID) && !tx.bumped[a.NodeID] {
 		if err := tx.txn.Insert(tableAllocIndex, &allocIndex{NodeID: a.NodeID, Index: tx.index}); err != nil {
 			return err
 		}
+		if tx.bumped == nil {
+			tx.bumped = map[string]bool{}
+		}
+		tx.bumped[a.NodeID] = true
 	}
-	return tx.txn.Insert(tableAllocs, a)
+	tx.allocs.put(a)
+	return nil
 }
 
 // PutNode inserts or replaces a node, stamping its indexes.

@@ -144,3 +144,42 @@ func TestRestoreOfOlderSnapshotWakesBlockedQueries(t *testing.T) {
 		t.Fatal("a restore of an older snapshot did not wake the query")
 	}
 }
+
+// A snapshot keeps the allocations it saw whatever is written after it,
+// and a write that fails leaves nothing behind.
+func TestSnapshotsAndFailedWritesKeepAllocations(t *testing.T) {
+	s := New()
+	put(t, s, 1, &api.Allocation{ID: "a1", JobID: "j", NodeID: "n1", State: api.AllocPending})
+	before := s.Snapshot()
+	put(t, s, 2, &api.Allocation{ID: "a1", JobID: "j", NodeID: "n1", State: api.AllocSucceeded})
+	put(t, s, 3, &api.Allocation{ID: "a2", JobID: "j", NodeID: "n1", State: api.AllocRunning})
+	if a, err := before.Alloc("a1"); err != nil || a.State != api.AllocPending {
+		t.Fatalf("old snapshot: a1 %v %v, want pending", a, err)
+	}
+	if got := before.LiveNodeAllocs("n1"); len(got) != 1 || got[0].ID != "a1" {
+		t.Fatalf("old snapshot: live on n1 %v, want a1 alone", got)
+	}
+	boom := errors.New("boom")
+	err := s.Write(4, func(tx *Txn) error {
+		if err := tx.PutAlloc(&api.Allocation{ID: "a3", JobID: "j", NodeID: "n1", State: api.AllocPending}); err != nil {
+			return err
+		}
+		if got := tx.LiveNodeAllocs("n1"); len(got) != 2 {
+			t.Errorf("inside the write: live on n1 %v, want a2 and a3", got)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("write: %v", err)
+	}
+	now := s.Snapshot()
+	if _, err := now.Alloc("a3"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a failed write left a3: %v", err)
+	}
+	if got := now.LiveAllocs(); len(got) != 1 || got[0].ID != "a2" {
+		t.Fatalf("live: %v, want a2 alone", got)
+	}
+	if got := now.JobAllocs("j"); len(got) != 2 {
+		t.Fatalf("job allocations: %v, want a1 and a2", got)
+	}
+}
