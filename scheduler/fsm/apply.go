@@ -186,6 +186,12 @@ func groupIndex(job *api.Job, name string) int {
 	return -1
 }
 
+// applyAllocUpdate records executors' reports. A job's state follows
+// from its allocations (reconcileJob) only when one of them ends: a
+// report that a task started or still runs changes that allocation
+// alone, for it changes none of what reconcileJob counts (which members
+// live, succeeded or failed). Most reports are of that kind, and
+// reconciling a job reads all of its allocations.
 func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 	touched := map[string]bool{}
 	when := map[string]time.Time{}
@@ -215,6 +221,9 @@ func applyAllocUpdate(tx *state.Txn, c *AllocUpdate) error {
 		}
 		if err := tx.PutAlloc(&a); err != nil {
 			return err
+		}
+		if a.Live() {
+			continue
 		}
 		if !touched[a.JobID] {
 			touched[a.JobID] = true

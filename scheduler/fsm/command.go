@@ -38,7 +38,15 @@ const (
 	CmdRunCompile   Command = 25
 	CmdRunAdvance   Command = 26
 	CmdRunCancel    Command = 27
+	// CmdPlace and CmdReport are written in binary (see wire.go): they
+	// supersede CmdPlanApply and CmdAllocUpdate, which a log written by
+	// an older leader may still hold and which still apply.
+	CmdPlace  Command = 28
+	CmdReport Command = 29
 )
+
+// binary reports whether c's payload is written in binary.
+func (c Command) binary() bool { return c == CmdPlace || c == CmdReport }
 
 func (c Command) String() string {
 	switch c {
@@ -88,6 +96,10 @@ func (c Command) String() string {
 		return "RunAdvance"
 	case CmdRunCancel:
 		return "RunCancel"
+	case CmdPlace:
+		return "Place"
+	case CmdReport:
+		return "Report"
 	}
 	return fmt.Sprintf("Command(%d)", uint8(c))
 }
@@ -185,6 +197,15 @@ type NodeMigrate struct {
 
 // Encode builds a log entry.
 func Encode(c Command, payload any) ([]byte, error) {
+	if c.binary() {
+		p, ok := payload.(binaryPayload)
+		if !ok {
+			return nil, fmt.Errorf("encode %v: %T has no binary form", c, payload)
+		}
+		w := writer{b: []byte{byte(c)}}
+		p.appendBinary(&w)
+		return w.b, nil
+	}
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("encode %v: %w", c, err)

@@ -1,7 +1,9 @@
 // Package fsm is the Raft state machine of the control plane.
 //
-// A log entry is one type byte (a Command) followed by the command's JSON
-// payload. Apply is deterministic: it reads no clock, network or
+// A log entry is one type byte (a Command) followed by the command's
+// payload: JSON, except for the two commands every placement goes through,
+// Place and Report, which are binary (wire.go) and carry only what the
+// leader decided or the executor saw. Apply is deterministic: it reads no clock, network or
 // randomness, only the entry and the current state, so every server
 // reaches the same state from the same log. Commands only ever grow: a
 // value is never reused. An unknown command is refused with an error

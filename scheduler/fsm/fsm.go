@@ -48,6 +48,10 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 			resp, err = applyPlan(tx, decode[PlanApply](index, cmd, body))
 		case CmdAllocUpdate:
 			err = applyAllocUpdate(tx, decode[AllocUpdate](index, cmd, body))
+		case CmdPlace:
+			resp, err = applyPlace(tx, decodeBinary[Place](index, cmd, body))
+		case CmdReport:
+			err = applyAllocUpdate(tx, decodeBinary[AllocUpdate](index, cmd, body))
 		case CmdNodeRegister:
 			err = applyNodeRegister(tx, decode[NodeRegister](index, cmd, body))
 		case CmdNodeHeartbeat:
@@ -102,6 +106,18 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 func decode[T any](index uint64, cmd Command, body []byte) *T {
 	v := new(T)
 	if err := json.Unmarshal(body, v); err != nil {
+		panic(fmt.Sprintf("fsm: corrupt %v entry at index %d: %v", cmd, index, err))
+	}
+	return v
+}
+
+// decodeBinary reads a binary payload (see wire.go); bytes that do not
+// read back whole are a corrupt log, and panic.
+func decodeBinary[T any, P binaryDecoder[T]](index uint64, cmd Command, body []byte) *T {
+	v := new(T)
+	r := reader{b: body}
+	P(v).readBinary(&r)
+	if err := r.done(); err != nil {
 		panic(fmt.Sprintf("fsm: corrupt %v entry at index %d: %v", cmd, index, err))
 	}
 	return v

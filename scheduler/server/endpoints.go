@@ -185,7 +185,7 @@ func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdat
 		}
 	}
 	return s.updates.do(updates, func(all []api.AllocUpdate) error {
-		_, err := s.apply(fsm.CmdAllocUpdate, &fsm.AllocUpdate{Updates: all})
+		_, err := s.apply(fsm.CmdReport, &fsm.AllocUpdate{Updates: all})
 		return err
 	})
 }

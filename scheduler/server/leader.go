@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"net"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,7 +12,6 @@ import (
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/scheduler"
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
-	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
 func (s *Server) monitorLeadership() {
@@ -177,23 +174,24 @@ func (s *Server) schedule() error {
 			return err
 		}
 	}
-	cmd := fsm.PlanApply{Time: now}
-	nodes := make(map[string]*api.Node, len(in.Nodes))
-	for _, n := range in.Nodes {
-		nodes[n.ID] = n
-	}
+	cmd := fsm.Place{Time: now}
 	for _, jp := range plan.Jobs {
-		cmd.Allocs = append(cmd.Allocs, s.allocations(snap, nodes, jobs[jp.JobID], jp, now)...)
+		pj := fsm.PlaceJob{JobID: jp.JobID, Attempt: jobs[jp.JobID].Attempt, Members: make([]fsm.PlaceMember, len(jp.Placements))}
+		for i, p := range jp.Placements {
+			pj.Members[i] = fsm.PlaceMember{AllocID: uuid.NewString(), GroupIndex: p.Member.GroupIndex, Index: p.Member.Index,
+				NodeID: p.NodeID, GPUIndices: p.GPUIndices, Ports: p.Ports}
+		}
+		cmd.Jobs = append(cmd.Jobs, pj)
 	}
 	for _, p := range plan.Pending {
 		if jobs[p.JobID].Reason != p.Reason {
 			cmd.Pending = append(cmd.Pending, p)
 		}
 	}
-	if len(cmd.Allocs) == 0 && len(cmd.Pending) == 0 {
+	if len(cmd.Jobs) == 0 && len(cmd.Pending) == 0 {
 		return nil
 	}
-	resp, err := s.apply(fsm.CmdPlanApply, &cmd)
+	resp, err := s.apply(fsm.CmdPlace, &cmd)
 	if err != nil {
 		return err
 	}
@@ -203,99 +201,6 @@ func (s *Server) schedule() error {
 		}
 	}
 	return nil
-}
-
-// allocations turns one job's placements into allocations, with the
-// environment every member gets.
-func (s *Server) allocations(snap *state.Snapshot, nodes map[string]*api.Node, job *api.Job, jp scheduler.JobPlacement, now time.Time) []api.Allocation {
-	world := job.Members()
-	// Every member's node by rank, from this plan and from live
-	// allocations (a gang is placed whole; a non-gang job's earlier
-	// members keep running). Rank 0's node is the rendezvous host.
-	nodeOfRank := make([]string, world)
-	masterPort := 0
-	for _, a := range snap.JobAllocs(job.ID) {
-		if a.Live() && a.Attempt == job.Attempt {
-			if r := rank(job, a.Group, a.Index); r >= 0 {
-				nodeOfRank[r] = a.NodeID
-				if r == 0 && len(a.Ports) > 0 {
-					masterPort = a.Ports[0]
-				}
-			}
-		}
-	}
-	for _, p := range jp.Placements {
-		r := rank(job, p.Member.Group, p.Member.Index)
-		nodeOfRank[r] = p.NodeID
-		if r == 0 && len(p.Ports) > 0 {
-			masterPort = p.Ports[0]
-		}
-	}
-	nodeRank := map[string]int{}
-	for _, id := range nodeOfRank {
-		if _, ok := nodeRank[id]; !ok && id != "" {
-			nodeRank[id] = len(nodeRank)
-		}
-	}
-	out := make([]api.Allocation, 0, len(jp.Placements))
-	for _, p := range jp.Placements {
-		group := job.Spec.Groups[p.Member.GroupIndex]
-		id := uuid.NewString()
-		task := group.Task
-		task.Network = job.Spec.Network
-		env := make(map[string]string, len(task.Env)+12)
-		for k, v := range task.Env {
-			env[k] = v
-		}
-		env["PHALANX_JOB_ID"] = job.ID
-		env["PHALANX_JOB_NAME"] = job.Name
-		env["PHALANX_ALLOC_ID"] = id
-		env["PHALANX_GROUP"] = group.Name
-		env["PHALANX_GROUP_INDEX"] = strconv.Itoa(p.Member.Index)
-		env["PHALANX_RANK"] = strconv.Itoa(rank(job, group.Name, p.Member.Index))
-		env["PHALANX_WORLD_SIZE"] = strconv.Itoa(world)
-		env["PHALANX_NODE_RANK"] = strconv.Itoa(nodeRank[p.NodeID])
-		if masterPort > 0 {
-			env["MASTER_ADDR"] = hostOf(nodes[nodeOfRank[0]])
-			env["MASTER_PORT"] = strconv.Itoa(masterPort)
-		}
-		task.Env = env
-		nodeName := p.NodeID
-		if n, ok := nodes[p.NodeID]; ok {
-			nodeName = n.Name
-		}
-		out = append(out, api.Allocation{
-			ID: id, JobID: job.ID, JobName: job.Name, Group: group.Name, Index: p.Member.Index,
-			NodeID: p.NodeID, NodeName: nodeName, Attempt: job.Attempt, Task: task,
-			GPUs: p.GPUs, GPUIndices: p.GPUIndices, Ports: p.Ports, CreateTime: now,
-		})
-	}
-	return out
-}
-
-// rank is a member's rank across the job: groups in order, then index;
-// -1 for a group the job does not have.
-func rank(job *api.Job, group string, index int) int {
-	r := 0
-	for _, g := range job.Spec.Groups {
-		if g.Name == group {
-			return r + index
-		}
-		r += g.Count
-	}
-	return -1
-}
-
-// hostOf is the host part of a node's address, for MASTER_ADDR.
-func hostOf(n *api.Node) string {
-	if n == nil {
-		return "127.0.0.1"
-	}
-	host, _, err := net.SplitHostPort(n.Address)
-	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
-		return "127.0.0.1"
-	}
-	return host
 }
 
 // checkHeartbeats marks down every ready node whose last heartbeat is
