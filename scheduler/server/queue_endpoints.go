@@ -20,23 +20,28 @@ func (s *Server) Queues() []*api.QueueStatus {
 		byName[q.Name] = st
 		out = append(out, st)
 	}
+	// What each queue holds is what its unfinished jobs' live
+	// allocations hold: read from the live allocations, not from every
+	// job's history.
+	queueOf := map[string]*api.QueueStatus{}
 	for _, j := range snap.ActiveJobs() {
 		st := byName[j.Queue]
 		if st == nil {
 			continue
 		}
+		queueOf[j.ID] = st
 		switch j.State {
 		case api.JobRunning:
 			st.Running++
 		case api.JobQueued:
 			st.Queued++
 		}
-		for _, a := range snap.JobAllocs(j.ID) {
-			if a.Live() {
-				st.Used.CPUMilli += a.Task.Resources.CPUMilli
-				st.Used.MemoryBytes += a.Task.Resources.MemoryBytes
-				st.Used.GPUs += len(a.GPUs)
-			}
+	}
+	for _, a := range snap.LiveAllocs() {
+		if st := queueOf[a.JobID]; st != nil {
+			st.Used.CPUMilli += a.Task.Resources.CPUMilli
+			st.Used.MemoryBytes += a.Task.Resources.MemoryBytes
+			st.Used.GPUs += len(a.GPUs)
 		}
 	}
 	slices.SortFunc(out, func(a, b *api.QueueStatus) int { return strings.Compare(a.Name, b.Name) })
