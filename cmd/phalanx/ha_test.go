@@ -23,7 +23,25 @@ type serverProc struct {
 	id, http, raft, dir string
 	pprof               string // profiling address, see benchProfileEnv
 	cmd                 *exec.Cmd
-	log                 *bytes.Buffer
+	log                 *lockedBuffer
+}
+
+// lockedBuffer is a process's output, safe to read while it still runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // haCluster is n server processes that form one cluster by
@@ -69,7 +87,7 @@ func startHAClusterTTL(t testing.TB, bin, dir string, n int, ttl string) *haClus
 }
 
 func (c *haCluster) start(sp *serverProc, join string, expect int) {
-	sp.log = &bytes.Buffer{}
+	sp.log = &lockedBuffer{}
 	args := []string{"server", "--node-id", sp.id, "--data-dir", sp.dir, "--http-addr", sp.http,
 		"--raft-addr", sp.raft, "--heartbeat-ttl", c.ttl}
 	if expect > 1 {

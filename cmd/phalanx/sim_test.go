@@ -189,6 +189,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 		placed := time.Since(start)
 		cpu.report(placed)
 		stopProfile()
+		c.logElections(b)
 		b.ReportMetric(float64(jobs)/submitted.Seconds(), "jobs-submitted/s")
 		b.ReportMetric(float64(jobs*tasks)/placed.Seconds(), "placements/s")
 
@@ -434,4 +435,21 @@ func procCPU(pid int) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// logElections logs the lines of the servers' logs so far that show
+// leadership changing hands: on an overloaded machine they explain a slow
+// run.
+func (c *haCluster) logElections(b *testing.B) {
+	for _, sp := range c.servers {
+		var lines []string
+		for _, l := range strings.Split(sp.log.String(), "\n") {
+			if strings.Contains(l, "election") || strings.Contains(l, "stepping down") || strings.Contains(l, "quorum") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			b.Logf("server %s: %d lines about elections, the first: %s", sp.id, len(lines), lines[0])
+		}
+	}
 }
