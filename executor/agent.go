@@ -35,6 +35,9 @@ type Agent struct {
 
 	collecting atomic.Bool // a workspace collection is under way
 	sweeping   atomic.Bool // a sweep of leftovers is under way
+	// heardAt is when the latest request went out that the servers
+	// answered and count as a heartbeat (Unix nanoseconds).
+	heardAt atomic.Int64
 	// following are the goroutines that follow tasks (and collect
 	// workspaces); Run waits for them, so that nothing writes under the
 	// data dir after it returns.
@@ -87,11 +90,12 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 	}
 	ws.timeout = cfg.CheckoutTimeout
 	c := client.New(cfg.Server)
-	return &Agent{
+	a := &Agent{
 		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id, ws: ws,
-		out:   newReporter(c),
 		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}), sick: map[string]string{},
-	}, nil
+	}
+	a.out = newReporter(c, cfg.ReportBatch, a.heard)
+	return a, nil
 }
 
 func loadNodeID(path string) (string, error) {
@@ -137,9 +141,11 @@ func (a *Agent) Node() *api.Node {
 // after Run returns; a restarted agent finds them again through its
 // runtime.
 func (a *Agent) Run(ctx context.Context) error {
+	start := time.Now()
 	if err := retry(ctx, "register node", func() error { return a.api.RegisterNode(ctx, a.Node()) }); err != nil {
 		return err
 	}
+	a.heard(start)
 	if !a.cfg.Quiet {
 		log.Printf("agent: node %s (%s) registered with %s, runtime %s, %d GPUs",
 			a.cfg.NodeName, a.nodeID, a.cfg.Server, a.rt.Name(), len(a.cfg.GPUs))
@@ -158,23 +164,47 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) heartbeat(ctx context.Context) {
-	t := time.NewTicker(a.cfg.HeartbeatInterval)
-	defer t.Stop()
+// heard records that the servers answered a request that went out at t:
+// they take any request from the node (a report, a poll) as a heartbeat.
+func (a *Agent) heard(t time.Time) {
 	for {
-		select {
-		case <-ctx.Done():
+		old := a.heardAt.Load()
+		if t.UnixNano() <= old || a.heardAt.CompareAndSwap(old, t.UnixNano()) {
 			return
-		case <-t.C:
 		}
+	}
+}
+
+// heartbeat makes sure the servers hear from the node at least every
+// HeartbeatInterval: it sends a heartbeat once that long has passed since
+// the last request they answered. A busy node, whose reports and polls
+// already say it is alive, sends none.
+func (a *Agent) heartbeat(ctx context.Context) {
+	for {
+		due := time.Unix(0, a.heardAt.Load()).Add(a.cfg.HeartbeatInterval)
+		if wait := time.Until(due); wait > 0 {
+			if !sleep(ctx, wait) {
+				return
+			}
+			continue
+		}
+		start := time.Now()
 		err := a.api.Heartbeat(ctx, a.nodeID)
 		if errors.Is(err, api.ErrNotFound) {
 			// The servers do not know this node (their state was reset):
 			// register again.
 			err = a.api.RegisterNode(ctx, a.Node())
 		}
-		if err != nil && ctx.Err() == nil {
-			log.Printf("agent: heartbeat: %v", err)
+		if err == nil {
+			a.heard(start)
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Printf("agent: heartbeat: %v", err)
+		if !sleep(ctx, a.cfg.HeartbeatInterval) {
+			return
 		}
 	}
 }
@@ -184,6 +214,7 @@ func (a *Agent) poll(ctx context.Context) {
 	var index uint64
 	backoff := newBackoff()
 	for ctx.Err() == nil {
+		start := time.Now()
 		res, err := a.api.NodeAllocations(ctx, a.nodeID, index, 30*time.Second)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -194,6 +225,7 @@ func (a *Agent) poll(ctx context.Context) {
 			continue
 		}
 		backoff.reset()
+		a.heard(start)
 		index = res.Index
 		a.reconcile(ctx, res.Allocations)
 	}

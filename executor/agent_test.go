@@ -155,9 +155,10 @@ type harness struct {
 	// runtime, if set, is what agents run on instead of rt.
 	runtime executor.Runtime
 	dir     string
-	// dropHeartbeats makes the server miss the agent's heartbeats, as a
-	// network partition would.
-	dropHeartbeats atomic.Bool
+	// partitioned makes the server miss every new request of the agent
+	// (heartbeats, polls, reports), as a network partition would; one
+	// already under way still gets its answer.
+	partitioned atomic.Bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -181,7 +182,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	hr := &harness{t: t, srv: srv, clock: clock, rt: newFakeRuntime(), dir: t.TempDir()}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hr.dropHeartbeats.Load() && strings.HasSuffix(r.URL.Path, "/heartbeat") {
+		if hr.partitioned.Load() {
 			http.Error(w, "partitioned", http.StatusServiceUnavailable)
 			return
 		}
@@ -298,13 +299,13 @@ func TestLostAllocationIsStopped(t *testing.T) {
 	h.eventually("running", h.allocState(id, 0, api.AllocRunning))
 	first := h.alloc(id, 0).ID
 	// The server stops hearing the node for longer than its TTL.
-	h.dropHeartbeats.Store(true)
+	h.partitioned.Store(true)
 	h.clock.Advance(time.Minute)
 	h.eventually("lost", h.allocState(id, 0, api.AllocLost))
 	h.eventually("the lost task stopped", func() bool { return h.rt.stoppedOrGone(first) })
 	// Heartbeats bring the node back and the restart runs there: one task
 	// at a time.
-	h.dropHeartbeats.Store(false)
+	h.partitioned.Store(false)
 	h.eventually("the replacement running", h.allocState(id, 1, api.AllocRunning))
 	if !h.rt.stoppedOrGone(first) {
 		t.Fatal("the lost task still runs beside its replacement")

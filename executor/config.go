@@ -40,9 +40,15 @@ type Config struct {
 	// logs, and of which one process may run tens of thousands of tasks
 	// (each kept log holds a file open).
 	DiscardLogs bool
-	// HeartbeatInterval is how often the agent heartbeats; keep it well
-	// under the servers' heartbeat TTL.
+	// HeartbeatInterval is the longest the servers go without hearing
+	// from the agent; keep it well under their heartbeat TTL. Reports
+	// and allocation polls count as heartbeats: the agent sends a
+	// heartbeat only when no other request went out for that long.
 	HeartbeatInterval time.Duration
+	// ReportBatch is how long the agent lets allocation reports gather
+	// before it sends them, so that tasks starting or ending together
+	// (a node's share of a gang) go in one request. 0 sends each at once.
+	ReportBatch time.Duration
 	// LogMaxBytes caps each allocation's kept log.
 	LogMaxBytes int64
 	// WorkspaceGrace is how long a pipeline run's workspace directory is
@@ -70,6 +76,10 @@ const DefaultWorkspaceGrace = 10 * time.Minute
 // default.
 const DefaultCheckoutTimeout = 10 * time.Minute
 
+// DefaultReportBatch is ReportBatch's default: long enough to gather a
+// burst of reports, short beside a container's start.
+const DefaultReportBatch = 20 * time.Millisecond
+
 // DefaultConfig returns an agent configuration with defaults filled in,
 // except for what depends on the host (name, resources).
 func DefaultConfig() Config {
@@ -77,6 +87,7 @@ func DefaultConfig() Config {
 		Server:            "127.0.0.1:7400",
 		DataDir:           "phalanx-data/agent",
 		HeartbeatInterval: 3 * time.Second,
+		ReportBatch:       DefaultReportBatch,
 		LogMaxBytes:       10 << 20,
 		WorkspaceGrace:    DefaultWorkspaceGrace,
 		Checkout:          GitCheckout,
@@ -103,6 +114,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("agent: port range %d-%d is not within 0-65535 with min <= max", c.Ports.Min, c.Ports.Max)
 	case c.HeartbeatInterval < 100*time.Millisecond:
 		return fmt.Errorf("agent: heartbeat interval %v is under 100ms", c.HeartbeatInterval)
+	case c.ReportBatch < 0 || c.ReportBatch > time.Second:
+		return fmt.Errorf("agent: report batch %v is not within 0 to 1s", c.ReportBatch)
 	case c.WorkspaceGrace < 0:
 		return fmt.Errorf("agent: workspace grace %v is negative", c.WorkspaceGrace)
 	case c.CheckoutTimeout <= 0:

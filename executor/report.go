@@ -14,6 +14,10 @@ import (
 // what queued up meanwhile, and retries until they are accepted.
 type reporter struct {
 	api   *client.Client
+	batch time.Duration // how long updates gather before a send
+	// heard is told the time a request went out that the servers
+	// answered: they count it as a heartbeat.
+	heard func(time.Time)
 	mu    sync.Mutex
 	queue []pending
 	wake  chan struct{}
@@ -26,8 +30,8 @@ type pending struct {
 	acked  chan struct{}
 }
 
-func newReporter(c *client.Client) *reporter {
-	return &reporter{api: c, wake: make(chan struct{}, 1)}
+func newReporter(c *client.Client, batch time.Duration, heard func(time.Time)) *reporter {
+	return &reporter{api: c, batch: batch, heard: heard, wake: make(chan struct{}, 1)}
 }
 
 // send queues u and returns a channel closed once a server accepted it.
@@ -58,9 +62,14 @@ func (r *reporter) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-r.wake:
-				continue
 			}
+			// Let the reports that come at about the same time gather.
+			if r.batch > 0 && !sleep(ctx, r.batch) {
+				return
+			}
+			continue
 		}
+		start := time.Now()
 		if err := r.api.UpdateAllocations(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -69,6 +78,7 @@ func (r *reporter) run(ctx context.Context) {
 			b.wait(ctx)
 			continue
 		}
+		r.heard(start)
 		b.reset()
 		r.mu.Lock()
 		r.queue = r.queue[len(sent):]
@@ -76,6 +86,18 @@ func (r *reporter) run(ctx context.Context) {
 		for _, p := range sent {
 			close(p.acked)
 		}
+	}
+}
+
+// sleep waits d, or until ctx ends: it reports whether it slept all of d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -87,12 +109,7 @@ func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
 func (b *backoff) reset() { b.d = 100 * time.Millisecond }
 
 func (b *backoff) wait(ctx context.Context) {
-	t := time.NewTimer(b.d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	sleep(ctx, b.d)
 	b.d = min(2*b.d, 5*time.Second)
 }
 

@@ -159,11 +159,13 @@ func (s *Server) RegisterNode(ctx context.Context, n *api.Node) error {
 // Heartbeat records that a node is alive.
 
 // NodeAllocations blocks until the node's allocations change past index,
-// or ctx ends, and returns those an executor must act on.
+// or ctx ends, and returns those an executor must act on. The request
+// counts as the node's heartbeat.
 func (s *Server) NodeAllocations(ctx context.Context, nodeID string, index uint64) (*api.NodeAllocations, error) {
 	if _, err := s.state.Snapshot().Node(nodeID); err != nil {
 		return nil, err
 	}
+	s.heardFrom(nodeID)
 	allocs, idx, err := s.state.NodeAllocs(ctx, nodeID, index)
 	if err != nil {
 		return nil, err
@@ -174,7 +176,8 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, index uint6
 	return &api.NodeAllocations{Index: idx, Allocations: allocs}, nil
 }
 
-// UpdateAllocations records executors' reports.
+// UpdateAllocations records executors' reports. A report counts as its
+// node's heartbeat.
 func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdate) error {
 	for _, u := range updates {
 		if u.ID == "" || u.State == "" {
@@ -182,6 +185,11 @@ func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdat
 		}
 		if u.Time.IsZero() {
 			return fmt.Errorf("allocation update %s has no time: %w", u.ID, api.ErrInvalid)
+		}
+	}
+	for i, u := range updates {
+		if u.NodeID != "" && (i == 0 || u.NodeID != updates[i-1].NodeID) {
+			s.heardFrom(u.NodeID)
 		}
 	}
 	return s.updates.do(updates, func(all []api.AllocUpdate) error {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log"
 	"sync"
 	"time"
 
@@ -65,12 +66,35 @@ func (s *Server) Heartbeat(ctx context.Context, nodeID string) error {
 	if err != nil {
 		return err
 	}
+	return s.alive(n)
+}
+
+// heardFrom is Heartbeat for the node's other requests to the leader
+// (reports, allocation polls): the agent sends a heartbeat only when it
+// has sent nothing else for a while. A failure to record it is logged,
+// never the request's.
+func (s *Server) heardFrom(nodeID string) {
+	if !s.IsLeader() {
+		return // a stale read served here: the leader did not hear it
+	}
+	n, err := s.state.Snapshot().Node(nodeID)
+	if err != nil {
+		return
+	}
+	if err := s.alive(n); err != nil {
+		log.Printf("server: heartbeat of node %s with its request: %v", n.Name, err)
+	}
+}
+
+// alive records a heartbeat of n in memory, and through Raft when the
+// node was down or its replicated heartbeat is old.
+func (s *Server) alive(n *api.Node) error {
 	now := s.cfg.Now()
-	s.hb.record(nodeID, now)
+	s.hb.record(n.ID, now)
 	if n.Status == api.NodeReady && now.Sub(n.LastHeartbeat) < s.heartbeatPersist() {
 		return nil
 	}
-	_, err = s.apply(fsm.CmdNodeHeartbeat, &fsm.NodeHeartbeat{NodeID: nodeID, Time: now})
+	_, err := s.apply(fsm.CmdNodeHeartbeat, &fsm.NodeHeartbeat{NodeID: n.ID, Time: now})
 	return err
 }
 
