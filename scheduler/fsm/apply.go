@@ -27,6 +27,19 @@ func applyJobRegister(tx *state.Txn, c *JobRegister) (*JobRegistered, error) {
 	return &JobRegistered{JobID: j.ID}, tx.PutJob(&j)
 }
 
+func applyJobsRegister(tx *state.Txn, c *JobsRegister) *JobsRegistered {
+	res := &JobsRegistered{Jobs: make([]JobRegistered, len(c.Jobs))}
+	for i := range c.Jobs {
+		r, err := applyJobRegister(tx, &JobRegister{Job: c.Jobs[i]})
+		if err != nil {
+			res.Jobs[i].Err = err
+			continue
+		}
+		res.Jobs[i] = *r
+	}
+	return res
+}
+
 func applyJobCancel(tx *state.Txn, c *JobCancel) error {
 	old, err := tx.Job(c.JobID)
 	if err != nil {

@@ -43,6 +43,8 @@ const (
 	// an older leader may still hold and which still apply.
 	CmdPlace  Command = 28
 	CmdReport Command = 29
+	// CmdJobsRegister is CmdJobRegister for many jobs in one entry.
+	CmdJobsRegister Command = 30
 )
 
 // binary reports whether c's payload is written in binary.
@@ -100,6 +102,8 @@ func (c Command) String() string {
 		return "Place"
 	case CmdReport:
 		return "Report"
+	case CmdJobsRegister:
+		return "JobsRegister"
 	}
 	return fmt.Sprintf("Command(%d)", uint8(c))
 }
@@ -117,6 +121,20 @@ type JobRegistered struct {
 	JobID string
 	// Existing is true when the key matched an earlier submission.
 	Existing bool
+	// Err, in a JobsRegistered, is why this job was not stored.
+	Err error
+}
+
+// JobsRegister stores several new jobs, in order, each as JobRegister
+// would: the leader merges submissions that arrive together into one
+// entry. One job refused (its ID taken) stores the others.
+type JobsRegister struct {
+	Jobs []api.Job `json:"jobs"`
+}
+
+// JobsRegistered is JobsRegister's response: one per job, in order.
+type JobsRegistered struct {
+	Jobs []JobRegistered
 }
 
 // ServerAddr records a control-plane server's Raft and HTTP addresses,

@@ -42,6 +42,8 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 		switch cmd {
 		case CmdJobRegister:
 			resp, err = applyJobRegister(tx, decode[JobRegister](index, cmd, body))
+		case CmdJobsRegister:
+			resp = applyJobsRegister(tx, decode[JobsRegister](index, cmd, body))
 		case CmdJobCancel:
 			err = applyJobCancel(tx, decode[JobCancel](index, cmd, body))
 		case CmdPlanApply:

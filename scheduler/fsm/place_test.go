@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -265,4 +266,35 @@ func FuzzBinaryPayloads(f *testing.F) {
 		check(&Place{}, func() interface{ readBinary(*reader) } { return &Place{} })
 		check(&AllocUpdate{}, func() interface{ readBinary(*reader) } { return &AllocUpdate{} })
 	})
+}
+
+// Submissions merged into one entry are registered one by one, in order:
+// a key used twice makes one job, a taken ID refuses that job alone.
+func TestJobsRegisterAppliesEachJobInOrder(t *testing.T) {
+	h := newHarness(t)
+	h.mustApply(CmdJobRegister, &JobRegister{Job: job("old", false, 1, 0, 0)})
+	keyed := func(id, key string) api.Job { j := job(id, false, 1, 0, 0); j.IdempotencyKey = key; return j }
+	res := h.mustApply(CmdJobsRegister, &JobsRegister{Jobs: []api.Job{
+		keyed("a", "k1"), keyed("b", "k1"), job("old", false, 1, 0, 0), keyed("c", ""),
+	}}).(*JobsRegistered)
+	want := []JobRegistered{{JobID: "a"}, {JobID: "a", Existing: true}, {}, {JobID: "c"}}
+	if len(res.Jobs) != len(want) {
+		t.Fatalf("%d results for 4 jobs", len(res.Jobs))
+	}
+	for i, w := range want {
+		got := res.Jobs[i]
+		if got.JobID != w.JobID || got.Existing != w.Existing || (got.Err != nil) != (i == 2) {
+			t.Errorf("job %d: %+v, want %+v", i, got, w)
+		}
+	}
+	if !errors.Is(res.Jobs[2].Err, api.ErrConflict) {
+		t.Errorf("a taken ID: %v, want a conflict", res.Jobs[2].Err)
+	}
+	jobs := h.fsm.State().Snapshot().Jobs()
+	if len(jobs) != 3 {
+		t.Fatalf("%d jobs stored, want old, a and c", len(jobs))
+	}
+	if j := h.job("a"); j.State != api.JobQueued {
+		t.Fatalf("a: %s", j.State)
+	}
 }

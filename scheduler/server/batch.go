@@ -1,58 +1,74 @@
 package server
 
-import (
-	"sync"
+import "sync"
 
-	"github.com/phalanx-sched/phalanx/api"
-)
-
-// updateBatcher merges executors' allocation reports that arrive while
-// one is being written into the next Raft entry (group commit): a
-// thousand nodes reporting at once cost a few entries, not a thousand.
-// Merging changes nothing: the FSM applies a list of reports one by one,
-// ignoring late and foreign ones, whether they came in one entry or many.
-type updateBatcher struct {
+// groupCommit merges what callers hand in while one Raft write is under
+// way into the next write (group commit): a thousand nodes reporting, or
+// a thousand clients submitting, at once cost a few entries, not a
+// thousand. Merging changes nothing the FSM decides: it applies a merged
+// entry item by item, in order, as it would apply them one entry each.
+//
+// The zero value is ready. T is what callers hand in (a report, a job),
+// R what each item's write says of it.
+type groupCommit[T, R any] struct {
 	mu      sync.Mutex
 	running bool
-	pending []api.AllocUpdate
-	waiters []chan error
+	pending []T
+	waiters []waiter[R]
 }
 
-// do queues us and returns once an entry holding them is applied, with
-// that entry's error. A writer goroutine, started when reports arrive and
+type waiter[R any] struct {
+	n    int // items of this caller, in order, from the batch's start
+	done chan outcome[R]
+}
+
+type outcome[R any] struct {
+	results []R
+	err     error
+}
+
+// do queues items and returns once an entry holding them is applied: the
+// results write gave for them (one per item, in order, or none), or the
+// whole write's error. A writer goroutine, started when items arrive and
 // none runs, writes everything queued, entry after entry, until nothing
 // is; callers only wait for their own entry, so none is held up by a
 // steady stream of others. An entry holds at most what arrived during
-// the previous write: each executor has one report in flight at a time,
-// so that is bounded by the number of nodes.
-func (b *updateBatcher) do(us []api.AllocUpdate, apply func([]api.AllocUpdate) error) error {
-	done := make(chan error, 1)
-	b.mu.Lock()
-	b.pending = append(b.pending, us...)
-	b.waiters = append(b.waiters, done)
-	if !b.running {
-		b.running = true
-		go b.write(apply)
+// the previous write.
+func (g *groupCommit[T, R]) do(items []T, write func([]T) ([]R, error)) ([]R, error) {
+	done := make(chan outcome[R], 1)
+	g.mu.Lock()
+	g.pending = append(g.pending, items...)
+	g.waiters = append(g.waiters, waiter[R]{n: len(items), done: done})
+	if !g.running {
+		g.running = true
+		go g.write(write)
 	}
-	b.mu.Unlock()
-	return <-done
+	g.mu.Unlock()
+	o := <-done
+	return o.results, o.err
 }
 
 // write applies what is queued until nothing is.
-func (b *updateBatcher) write(apply func([]api.AllocUpdate) error) {
+func (g *groupCommit[T, R]) write(write func([]T) ([]R, error)) {
 	for {
-		b.mu.Lock()
-		if len(b.waiters) == 0 {
-			b.running = false
-			b.mu.Unlock()
+		g.mu.Lock()
+		if len(g.waiters) == 0 {
+			g.running = false
+			g.mu.Unlock()
 			return
 		}
-		batch, waiters := b.pending, b.waiters
-		b.pending, b.waiters = nil, nil
-		b.mu.Unlock()
-		err := apply(batch)
+		batch, waiters := g.pending, g.waiters
+		g.pending, g.waiters = nil, nil
+		g.mu.Unlock()
+		results, err := write(batch)
+		at := 0
 		for _, w := range waiters {
-			w <- err
+			o := outcome[R]{err: err}
+			if err == nil && len(results) == len(batch) {
+				o.results = results[at : at+w.n]
+			}
+			at += w.n
+			w.done <- o
 		}
 	}
 }

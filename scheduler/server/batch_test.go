@@ -12,13 +12,13 @@ import (
 
 // Concurrent callers are merged into fewer writes, every caller's reports
 // are written exactly once, and each caller gets its write's error.
-func TestUpdateBatcherMergesConcurrentReports(t *testing.T) {
-	var b updateBatcher
+func TestGroupCommitMergesConcurrentReports(t *testing.T) {
+	var b groupCommit[api.AllocUpdate, struct{}]
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var writes atomic.Int32
 	release := make(chan struct{})
-	apply := func(us []api.AllocUpdate) error {
+	apply := func(us []api.AllocUpdate) ([]struct{}, error) {
 		if writes.Add(1) == 1 {
 			<-release // hold the first write so that others queue behind it
 		}
@@ -29,15 +29,15 @@ func TestUpdateBatcherMergesConcurrentReports(t *testing.T) {
 		}
 		for _, u := range us {
 			if u.ID == "bad" {
-				return errors.New("bad batch")
+				return nil, errors.New("bad batch")
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 50)
 	wg.Add(1)
-	go func() { defer wg.Done(); errs[0] = b.do([]api.AllocUpdate{{ID: "u0"}}, apply) }()
+	go func() { defer wg.Done(); _, errs[0] = b.do([]api.AllocUpdate{{ID: "u0"}}, apply) }()
 	for writes.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -45,7 +45,7 @@ func TestUpdateBatcherMergesConcurrentReports(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = b.do([]api.AllocUpdate{{ID: "u" + string(rune('0'+i%10)) + string(rune('a'+i/10))}}, apply)
+			_, errs[i] = b.do([]api.AllocUpdate{{ID: "u" + string(rune('0'+i%10)) + string(rune('a'+i/10))}}, apply)
 		}(i)
 	}
 	time.Sleep(50 * time.Millisecond) // let them queue
@@ -68,33 +68,33 @@ func TestUpdateBatcherMergesConcurrentReports(t *testing.T) {
 		}
 	}
 	// A failed write fails exactly the callers whose reports it held.
-	if err := b.do([]api.AllocUpdate{{ID: "bad"}}, apply); err == nil {
+	if _, err := b.do([]api.AllocUpdate{{ID: "bad"}}, apply); err == nil {
 		t.Fatal("a failed write reported success")
 	}
-	if err := b.do([]api.AllocUpdate{{ID: "fine"}}, apply); err != nil {
+	if _, err := b.do([]api.AllocUpdate{{ID: "fine"}}, apply); err != nil {
 		t.Fatalf("the next write: %v", err)
 	}
 }
 
 // A caller returns once its own entry is written, however many reports
 // keep arriving behind it.
-func TestUpdateBatcherCallerDoesNotWaitForOthers(t *testing.T) {
-	var b updateBatcher
+func TestGroupCommitCallerDoesNotWaitForOthers(t *testing.T) {
+	var b groupCommit[api.AllocUpdate, struct{}]
 	gates := []chan struct{}{make(chan struct{}), make(chan struct{})}
 	var n atomic.Int32
-	apply := func([]api.AllocUpdate) error {
+	apply := func([]api.AllocUpdate) ([]struct{}, error) {
 		if k := n.Add(1); int(k) <= len(gates) {
 			<-gates[k-1]
 		}
-		return nil
+		return nil, nil
 	}
 	first := make(chan error, 1)
-	go func() { first <- b.do([]api.AllocUpdate{{ID: "a"}}, apply) }()
+	go func() { _, err := b.do([]api.AllocUpdate{{ID: "a"}}, apply); first <- err }()
 	for n.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	second := make(chan error, 1)
-	go func() { second <- b.do([]api.AllocUpdate{{ID: "b"}}, apply) }()
+	go func() { _, err := b.do([]api.AllocUpdate{{ID: "b"}}, apply); second <- err }()
 	time.Sleep(20 * time.Millisecond) // b queues behind a's write
 	close(gates[0])
 	select {
@@ -108,5 +108,51 @@ func TestUpdateBatcherCallerDoesNotWaitForOthers(t *testing.T) {
 	close(gates[1])
 	if err := <-second; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Each caller gets the results of its own items, in order, however the
+// batch was made up.
+func TestGroupCommitHandsEachCallerItsResults(t *testing.T) {
+	var g groupCommit[int, int]
+	release := make(chan struct{})
+	var writes atomic.Int32
+	double := func(xs []int) ([]int, error) {
+		if writes.Add(1) == 1 {
+			<-release
+		}
+		out := make([]int, len(xs))
+		for i, x := range xs {
+			out[i] = 2 * x
+		}
+		return out, nil
+	}
+	first := make(chan []int, 1)
+	go func() { r, _ := g.do([]int{1}, double); first <- r }()
+	for writes.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	got := make([][]int, 20)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = g.do([]int{100 * i, 100*i + 1, 100*i + 2}, double)
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if r := <-first; len(r) != 1 || r[0] != 2 {
+		t.Fatalf("first caller got %v", r)
+	}
+	for i, r := range got {
+		if len(r) != 3 || r[0] != 200*i || r[1] != 200*i+2 || r[2] != 200*i+4 {
+			t.Fatalf("caller %d got %v", i, r)
+		}
+	}
+	if n := writes.Load(); n > 3 {
+		t.Errorf("21 callers took %d writes", n)
 	}
 }

@@ -19,7 +19,8 @@ import (
 // SubmitJob registers a validated job spec as a new queued job. With an
 // idempotency key that an earlier submission used, it returns that
 // submission's job and registers nothing, so a client whose request timed
-// out can retry safely.
+// out can retry safely. Submissions that arrive together share one Raft
+// entry.
 func (s *Server) SubmitJob(ctx context.Context, spec *api.JobSpec, key string) (*api.JobStatus, error) {
 	if key != "" {
 		if j, err := s.state.Snapshot().JobByIdempotencyKey(key); err == nil {
@@ -33,11 +34,20 @@ func (s *Server) SubmitJob(ctx context.Context, spec *api.JobSpec, key string) (
 	if err := fsm.CheckQueue(s.state.Snapshot(), &job); err != nil {
 		return nil, err
 	}
-	resp, err := s.apply(fsm.CmdJobRegister, &fsm.JobRegister{Job: job})
+	res, err := s.submits.do([]api.Job{job}, func(jobs []api.Job) ([]fsm.JobRegistered, error) {
+		resp, err := s.apply(fsm.CmdJobsRegister, &fsm.JobsRegister{Jobs: jobs})
+		if err != nil {
+			return nil, err
+		}
+		return resp.(*fsm.JobsRegistered).Jobs, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Job(resp.(*fsm.JobRegistered).JobID)
+	if err := res[0].Err; err != nil {
+		return nil, err
+	}
+	return s.Job(res[0].JobID)
 }
 
 // newJobID returns the job's name and 50 random bits, e.g.
@@ -192,10 +202,11 @@ func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdat
 			s.heardFrom(u.NodeID)
 		}
 	}
-	return s.updates.do(updates, func(all []api.AllocUpdate) error {
+	_, err := s.updates.do(updates, func(all []api.AllocUpdate) ([]struct{}, error) {
 		_, err := s.apply(fsm.CmdReport, &fsm.AllocUpdate{Updates: all})
-		return err
+		return nil, err
 	})
+	return err
 }
 
 // LogTarget finds the allocation whose logs a client asked for (allocID,

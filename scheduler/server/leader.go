@@ -12,6 +12,7 @@ import (
 	"github.com/phalanx-sched/phalanx/api"
 	"github.com/phalanx-sched/phalanx/scheduler"
 	"github.com/phalanx-sched/phalanx/scheduler/fsm"
+	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
 func (s *Server) monitorLeadership() {
@@ -65,8 +66,8 @@ func (s *Server) stopLeader() {
 	}
 }
 
-// leaderLoop schedules after every state change and checks node
-// heartbeats once a second, until leadership ends.
+// leaderLoop schedules after state changes and checks node heartbeats
+// and drain deadlines once a second, until leadership ends.
 func (s *Server) leaderLoop(ctx context.Context) {
 	// Apply everything earlier leaders committed before deciding anything.
 	for {
@@ -89,6 +90,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	recorded, queued := false, false
+	var checked time.Time // heartbeats and drains, last looked at
 	for {
 		if !recorded {
 			// Followers forward to the address recorded here.
@@ -110,24 +112,36 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		if err := s.advanceRuns(ctx, &runs); err != nil && ctx.Err() == nil {
 			log.Printf("server: pipeline runs: %v", err)
 		}
+		start := time.Now()
 		if err := s.schedule(); err != nil && ctx.Err() == nil {
 			log.Printf("server: schedule: %v", err)
 		}
-		if err := s.checkHeartbeats(since); err != nil && ctx.Err() == nil {
-			log.Printf("server: heartbeats: %v", err)
-		}
-		if err := s.checkDrains(); err != nil && ctx.Err() == nil {
-			log.Printf("server: drains: %v", err)
+		took := time.Since(start)
+		// Heartbeats and drain deadlines are a matter of time, not of
+		// writes: once a second.
+		if time.Since(checked) >= time.Second {
+			checked = time.Now()
+			if err := s.checkHeartbeats(since); err != nil && ctx.Err() == nil {
+				log.Printf("server: heartbeats: %v", err)
+			}
+			if err := s.checkDrains(); err != nil && ctx.Err() == nil {
+				log.Printf("server: drains: %v", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
-			// Let a burst of writes settle into one pass.
+			// Let a burst of writes settle into one pass. Under load,
+			// rest at least as long as the pass took: a pass reads the
+			// whole cluster, and back to back they would leave the
+			// leader little time to apply entries and serve requests;
+			// this way each pass places what came in meanwhile and
+			// passes take at most about half of its time.
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(s.cfg.ScheduleBatch):
+			case <-time.After(max(s.cfg.ScheduleBatch, took)):
 			}
 		case <-tick.C:
 		}
@@ -138,33 +152,19 @@ func (s *Server) leaderLoop(ctx context.Context) {
 func (s *Server) schedule() error {
 	snap := s.state.Snapshot()
 	now := s.cfg.Now()
-	in := scheduler.Input{
-		Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now,
-		Queues: queues(snap), PreemptionGap: s.cfg.PreemptionGap,
-	}
-	jobs := map[string]*api.Job{}
-	active := snap.ActiveJobs()
+	in := passInput(snap, now, s.cfg.PreemptionGap)
 	// Jobs past their walltime are stopped first; the pass that follows
 	// the write sees their room coming free.
-	if over := scheduler.Overdue(active, in.Allocs, now); len(over) > 0 {
+	if over := scheduler.Overdue(in.Running, in.Allocs, now); len(over) > 0 {
 		for _, o := range over {
 			log.Printf("server: job %s ran past its walltime (%s): stopping it", o.JobID, o.Deadline.Format("15:04:05"))
 		}
 		_, err := s.apply(fsm.CmdWalltime, &fsm.Walltime{Overruns: over, Time: now})
 		return err
 	}
-	// Running jobs matter too: fair share counts what queues hold, and
-	// preemption and reservations need their priorities and walltimes.
-	in.Running = active
-	placed := livePerJob(in.Allocs)
-	for _, j := range active {
-		if fullyPlaced(j, placed[j.ID]) {
-			continue
-		}
-		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
-			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
-			jobs[j.ID] = j
-		}
+	jobs := make(map[string]*api.Job, len(in.Jobs))
+	for _, r := range in.Jobs {
+		jobs[r.Job.ID] = r.Job
 	}
 	if len(in.Jobs) == 0 {
 		return nil
@@ -178,7 +178,49 @@ func (s *Server) schedule() error {
 			return err
 		}
 	}
-	cmd := fsm.Place{Time: now}
+	cmd := placeCommand(plan, jobs, now)
+	if len(cmd.Jobs) == 0 && len(cmd.Pending) == 0 {
+		return nil
+	}
+	resp, err := s.apply(fsm.CmdPlace, cmd)
+	if err != nil {
+		return err
+	}
+	if res, ok := resp.(*fsm.PlanResult); ok {
+		for id, why := range res.Rejected {
+			log.Printf("server: plan for job %s rejected at commit: %s", id, why)
+		}
+	}
+	return nil
+}
+
+// passInput is what a scheduling pass reads from a snapshot: every node,
+// the live allocations, the queues, the unfinished jobs (Running) and,
+// in Jobs, those with members to place.
+func passInput(snap *state.Snapshot, now time.Time, gap int) scheduler.Input {
+	in := scheduler.Input{
+		Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now,
+		Queues: queues(snap), PreemptionGap: gap,
+	}
+	// Running jobs matter too: fair share counts what queues hold, and
+	// preemption and reservations need their priorities and walltimes.
+	in.Running = snap.ActiveJobs()
+	placed := livePerJob(in.Allocs)
+	for _, j := range in.Running {
+		if fullyPlaced(j, placed[j.ID]) {
+			continue
+		}
+		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
+			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
+		}
+	}
+	return in
+}
+
+// placeCommand is the entry that commits a plan's placements, each with
+// a new allocation ID, and the pending reasons that changed.
+func placeCommand(plan scheduler.Plan, jobs map[string]*api.Job, now time.Time) *fsm.Place {
+	cmd := &fsm.Place{Time: now}
 	for _, jp := range plan.Jobs {
 		pj := fsm.PlaceJob{JobID: jp.JobID, Attempt: jobs[jp.JobID].Attempt, Members: make([]fsm.PlaceMember, len(jp.Placements))}
 		for i, p := range jp.Placements {
@@ -192,19 +234,7 @@ func (s *Server) schedule() error {
 			cmd.Pending = append(cmd.Pending, p)
 		}
 	}
-	if len(cmd.Jobs) == 0 && len(cmd.Pending) == 0 {
-		return nil
-	}
-	resp, err := s.apply(fsm.CmdPlace, &cmd)
-	if err != nil {
-		return err
-	}
-	if res, ok := resp.(*fsm.PlanResult); ok {
-		for id, why := range res.Rejected {
-			log.Printf("server: plan for job %s rejected at commit: %s", id, why)
-		}
-	}
-	return nil
+	return cmd
 }
 
 // liveCount is how many live allocations a job holds, per attempt seen.

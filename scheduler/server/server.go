@@ -35,8 +35,10 @@ type Server struct {
 	ready atomic.Bool
 	// hb is the leader's memory of node heartbeats (see heartbeats).
 	hb heartbeats
-	// updates merges concurrent allocation reports (see updateBatcher).
-	updates updateBatcher
+	// updates merges concurrent allocation reports, and submits
+	// concurrent submissions, into shared Raft entries (see groupCommit).
+	updates groupCommit[api.AllocUpdate, struct{}]
+	submits groupCommit[api.Job, fsm.JobRegistered]
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc

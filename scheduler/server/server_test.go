@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,6 +181,48 @@ func TestSubmitCancelAndLookups(t *testing.T) {
 	}
 	if len(s.Jobs()) != 1 {
 		t.Fatalf("jobs: %d", len(s.Jobs()))
+	}
+}
+
+// Concurrent submissions share Raft entries, and each gets its own job:
+// two submissions with one idempotency key, even in one entry, make one.
+func TestConcurrentSubmissionsShareEntries(t *testing.T) {
+	s, _ := newTestServer(t)
+	ctx := context.Background()
+	spec := &api.JobSpec{Name: "many", Queue: "default", Priority: 50, Groups: []api.Group{
+		{Name: "main", Count: 1, Task: api.Task{Image: "img", Resources: api.Resources{CPUMilli: 500, MemoryBytes: 1 << 20}}},
+	}}
+	before := s.Raft().LastIndex()
+	const keys = 100
+	ids := make([][2]string, keys)
+	var wg sync.WaitGroup
+	for k := range keys {
+		for twice := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, err := s.SubmitJob(ctx, spec, fmt.Sprint("key-", k))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[k][twice] = st.ID
+			}()
+		}
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for k, pair := range ids {
+		if pair[0] == "" || pair[0] != pair[1] {
+			t.Fatalf("key %d made jobs %q and %q", k, pair[0], pair[1])
+		}
+		seen[pair[0]] = true
+	}
+	if len(seen) != keys || len(s.Jobs()) != keys {
+		t.Fatalf("%d distinct jobs acknowledged, %d stored; want %d", len(seen), len(s.Jobs()), keys)
+	}
+	if n := s.Raft().LastIndex() - before; n >= 2*keys {
+		t.Errorf("%d submissions took %d Raft entries; want them merged", 2*keys, n)
 	}
 }
 
