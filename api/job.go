@@ -41,6 +41,11 @@ type Job struct {
 	// room for another; like migrations, they use up no restart attempts,
 	// and the job keeps its place in its queue (SubmitTime).
 	Preemptions int `json:"preemptions,omitempty"`
+	// Unplaced is how many of the job's members need a node now (what
+	// scheduler.Missing finds); the control plane keeps it current with
+	// every change to the job and its allocations, so a scheduling pass
+	// reads only the jobs that have some.
+	Unplaced int `json:"unplaced,omitempty"`
 	// Events are the latest things that happened to the job that its
 	// owner should see (preemptions, walltime stops), oldest first.
 	Events []JobEvent `json:"events,omitempty"`

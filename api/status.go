@@ -5,13 +5,15 @@ import "time"
 // JobStatus is a job as `phalanx job status` shows it: the job and its
 // allocations. Its JSON shape is part of the CLI's contract.
 type JobStatus struct {
-	ID          string        `json:"id"`
-	Name        string        `json:"name"`
-	Queue       string        `json:"queue"`
-	Priority    int           `json:"priority"`
-	State       JobState      `json:"state"`
-	Reason      string        `json:"reason"`
-	Attempt     int           `json:"attempt"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Queue    string   `json:"queue"`
+	Priority int      `json:"priority"`
+	State    JobState `json:"state"`
+	Reason   string   `json:"reason"`
+	Attempt  int      `json:"attempt"`
+	// Unplaced is how many members wait for a node.
+	Unplaced    int           `json:"unplaced,omitempty"`
 	Preemptions int           `json:"preemptions,omitempty"`
 	Events      []JobEvent    `json:"events,omitempty"`
 	SubmitTime  time.Time     `json:"submit_time"`
@@ -41,7 +43,7 @@ type AllocStatus struct {
 func NewJobStatus(j *Job, allocs []*Allocation) *JobStatus {
 	s := &JobStatus{
 		ID: j.ID, Name: j.Name, Queue: j.Queue, Priority: j.Priority,
-		State: j.State, Reason: j.Reason, Attempt: j.Attempt,
+		State: j.State, Reason: j.Reason, Attempt: j.Attempt, Unplaced: j.Unplaced,
 		Preemptions: j.Preemptions, Events: j.Events,
 		SubmitTime: j.SubmitTime, FinishTime: j.FinishTime,
 		Allocations: []AllocStatus{},

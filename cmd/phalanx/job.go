@@ -239,6 +239,9 @@ func printJobStatus(w io.Writer, st *api.JobStatus) {
 	if st.Reason != "" {
 		fmt.Fprintf(w, "Reason    %s\n", st.Reason)
 	}
+	if st.Unplaced > 0 {
+		fmt.Fprintf(w, "Waiting   %d member(s) for a node\n", st.Unplaced)
+	}
 	fmt.Fprintf(w, "Submitted %s\n", st.SubmitTime.Local().Format(time.DateTime))
 	if len(st.Events) > 0 {
 		fmt.Fprintln(w, "\nEvents")

@@ -95,7 +95,10 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 		default:
 			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return settleJobs(tx)
 	})
 	if err != nil {
 		return err
@@ -193,6 +196,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := json.NewDecoder(rc).Decode(&s); err != nil {
 		return fmt.Errorf("fsm: restore: %w", err)
 	}
+	settleDump(&s.Dump)
 	return f.state.Restore(s.Index, s.Dump)
 }
 

@@ -205,11 +205,9 @@ func passInput(snap *state.Snapshot, now time.Time, gap int) scheduler.Input {
 	// Running jobs matter too: fair share counts what queues hold, and
 	// preemption and reservations need their priorities and walltimes.
 	in.Running = snap.ActiveJobs()
-	placed := livePerJob(in.Allocs)
-	for _, j := range in.Running {
-		if fullyPlaced(j, placed[j.ID]) {
-			continue
-		}
+	// The FSM keeps each job's count of members to place: only those
+	// jobs' histories are read.
+	for _, j := range snap.UnplacedJobs() {
 		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
 			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
 		}
@@ -235,38 +233,6 @@ func placeCommand(plan scheduler.Plan, jobs map[string]*api.Job, now time.Time) 
 		}
 	}
 	return cmd
-}
-
-// liveCount is how many live allocations a job holds, per attempt seen.
-type liveCount struct {
-	attempt, n int
-}
-
-// livePerJob counts the live allocations of each job's latest attempt.
-func livePerJob(live []*api.Allocation) map[string]liveCount {
-	out := make(map[string]liveCount)
-	for _, a := range live {
-		c := out[a.JobID]
-		switch {
-		case a.Attempt > c.attempt || c.n == 0:
-			out[a.JobID] = liveCount{a.Attempt, 1}
-		case a.Attempt == c.attempt:
-			out[a.JobID] = liveCount{c.attempt, c.n + 1}
-		}
-	}
-	return out
-}
-
-// fullyPlaced reports, from a job's live allocations alone, that
-// scheduler.Missing would find nothing missing, so a pass need not read
-// the job's whole history: a gang with any allocation of its attempt, or
-// a job with a live allocation for every member (the FSM never commits a
-// second live allocation for a member that has one). False means "look".
-func fullyPlaced(j *api.Job, c liveCount) bool {
-	if c.n == 0 || c.attempt != j.Attempt {
-		return false
-	}
-	return j.Spec.Gang || c.n >= j.Members()
 }
 
 // checkHeartbeats marks down every ready node whose last heartbeat is

@@ -31,14 +31,20 @@ type allocIndex struct {
 
 func activeJob(obj any) (bool, error) { return !obj.(*api.Job).State.Terminal(), nil }
 
+func unplacedJob(obj any) (bool, error) {
+	j := obj.(*api.Job)
+	return j.Unplaced > 0 && !j.State.Terminal(), nil
+}
+
 func activeRun(obj any) (bool, error) { return !obj.(*api.Run).State.Terminal(), nil }
 
 func schema() *memdb.DBSchema {
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableJobs: {Name: tableJobs, Indexes: map[string]*memdb.IndexSchema{
-			"id":     idIndex(func(j *api.Job) string { return j.ID }),
-			"active": {Name: "active", Indexer: &memdb.ConditionalIndex{Conditional: activeJob}},
-			"idem":   {Name: "idem", AllowMissing: true, Unique: true, Indexer: field(func(j *api.Job) string { return j.IdempotencyKey })},
+			"id":       idIndex(func(j *api.Job) string { return j.ID }),
+			"active":   {Name: "active", Indexer: &memdb.ConditionalIndex{Conditional: activeJob}},
+			"unplaced": {Name: "unplaced", Indexer: &memdb.ConditionalIndex{Conditional: unplacedJob}},
+			"idem":     {Name: "idem", AllowMissing: true, Unique: true, Indexer: field(func(j *api.Job) string { return j.IdempotencyKey })},
 		}},
 		tableAllocIndex: {Name: tableAllocIndex, Indexes: map[string]*memdb.IndexSchema{
 			"id": idIndex(func(r *allocIndex) string { return r.NodeID }),

@@ -285,9 +285,16 @@ func (s *Snapshot) LiveNodeAllocs(nodeID string) []*api.Allocation {
 
 // ActiveJobs returns the jobs that are not finished (queued or running),
 // oldest first.
-func (s *Snapshot) ActiveJobs() []*api.Job {
+func (s *Snapshot) ActiveJobs() []*api.Job { return s.jobsWhere("active") }
+
+// UnplacedJobs returns the unfinished jobs with members that need a node
+// (Unplaced > 0), oldest first.
+func (s *Snapshot) UnplacedJobs() []*api.Job { return s.jobsWhere("unplaced") }
+
+// jobsWhere returns the jobs a conditional index holds, oldest first.
+func (s *Snapshot) jobsWhere(index string) []*api.Job {
 	var out []*api.Job
-	iter, _ := s.txn.Get(tableJobs, "active", true)
+	iter, _ := s.txn.Get(tableJobs, index, true)
 	for raw := iter.Next(); raw != nil; raw = iter.Next() {
 		out = append(out, raw.(*api.Job))
 	}
@@ -388,6 +395,10 @@ func (s *Snapshot) Server(id string) (*api.Server, error) {
 type Txn struct {
 	Snapshot
 	dirty bool
+	// touched are the jobs this transaction wrote, or whose allocations
+	// it wrote in a way that can change what the job needs placed (one
+	// was added, or ended); see TouchedJobs.
+	touched map[string]bool
 	// bumped are the nodes whose blocking queries this transaction
 	// already wakes.
 	bumped map[string]bool
@@ -397,7 +408,27 @@ type Txn struct {
 func (tx *Txn) PutJob(j *api.Job) error {
 	stamp(&j.CreateIndex, &j.ModifyIndex, tx.index)
 	tx.dirty = true
+	tx.touch(j.ID)
 	return tx.txn.Insert(tableJobs, j)
+}
+
+func (tx *Txn) touch(jobID string) {
+	if tx.touched == nil {
+		tx.touched = map[string]bool{}
+	}
+	tx.touched[jobID] = true
+}
+
+// TouchedJobs returns, sorted, the jobs this transaction wrote and those
+// of the allocations it added or ended (a report that a task runs does
+// not count: it changes nothing a job needs).
+func (tx *Txn) TouchedJobs() []string {
+	out := make([]string, 0, len(tx.touched))
+	for id := range tx.touched {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // PutAlloc inserts or replaces an allocation, stamping its indexes, and,
@@ -418,6 +449,9 @@ func (tx *Txn) PutAlloc(a *api.Allocation) error {
 			tx.bumped = map[string]bool{}
 		}
 		tx.bumped[a.NodeID] = true
+	}
+	if old == nil || !old.Live() || !a.Live() {
+		tx.touch(a.JobID)
 	}
 	tx.allocs.put(a)
 	return nil
