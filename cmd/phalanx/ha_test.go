@@ -51,6 +51,9 @@ type haCluster struct {
 	bin     string
 	servers []*serverProc
 	ttl     string // the servers' --heartbeat-ttl
+	// multiplier is the servers' --raft-multiplier ("": the default);
+	// PHALANX_BENCH_RAFT_MULTIPLIER overrides it.
+	multiplier string
 }
 
 func startHACluster(t testing.TB, bin, dir string, n int) *haCluster {
@@ -61,7 +64,13 @@ func startHACluster(t testing.TB, bin, dir string, n int) *haCluster {
 // startHAClusterTTL is startHACluster with the servers' heartbeat TTL.
 func startHAClusterTTL(t testing.TB, bin, dir string, n int, ttl string) *haCluster {
 	t.Helper()
-	c := &haCluster{t: t, bin: bin, ttl: ttl}
+	return startHAClusterWith(t, bin, dir, n, &haCluster{ttl: ttl})
+}
+
+// startHAClusterWith is startHACluster with the settings in c.
+func startHAClusterWith(t testing.TB, bin, dir string, n int, c *haCluster) *haCluster {
+	t.Helper()
+	c.t, c.bin = t, bin
 	var https []string
 	for i := 0; i < n; i++ {
 		sp := &serverProc{id: fmt.Sprintf("s%d", i+1), http: freeAddr(t), raft: freeAddr(t), dir: filepath.Join(dir, fmt.Sprintf("s%d", i+1))}
@@ -93,8 +102,12 @@ func (c *haCluster) start(sp *serverProc, join string, expect int) {
 	if expect > 1 {
 		args = append(args, "--bootstrap-expect", fmt.Sprint(expect), "--join", join)
 	}
-	if m := os.Getenv("PHALANX_BENCH_RAFT_MULTIPLIER"); m != "" {
-		args = append(args, "--raft-multiplier", m) // for overloaded benchmark machines
+	m := c.multiplier
+	if env := os.Getenv("PHALANX_BENCH_RAFT_MULTIPLIER"); env != "" {
+		m = env // for overloaded benchmark machines
+	}
+	if m != "" {
+		args = append(args, "--raft-multiplier", m)
 	}
 	sp.cmd = exec.Command(c.bin, args...)
 	sp.cmd.Stdout, sp.cmd.Stderr = sp.log, sp.log

@@ -151,7 +151,9 @@ func startServer(cfg server.Config, hc handler.Config, httpAddr string) (srv *se
 		srv.Shutdown()
 		return nil, nil, err
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Idle connections close after a minute: clients that moved to
+	// another server (a new leader) do not hold file descriptors here.
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Printf("server: HTTP: %v", err)
