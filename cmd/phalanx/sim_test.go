@@ -201,6 +201,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 		waitGPUs(b, cl, func(used int) bool { return used == jobs*tasks }, 5*time.Minute)
 		placed := time.Since(start)
 		cpu.report(placed)
+		logPasses(b, c)
 		stopProfile()
 		c.logElections(b)
 		b.ReportMetric(float64(jobs)/submitted.Seconds(), "jobs-submitted/s")
@@ -281,6 +282,7 @@ func BenchmarkSimThroughput(b *testing.B) {
 		achieved := float64(len(ids)) / time.Since(begin).Seconds()
 		waitGPUs(b, cl, func(used int) bool { return used >= len(ids) }, 5*time.Minute)
 		latCPU.report(time.Since(begin))
+		logPasses(b, c)
 		stopProfile()
 		list, err := cl.Jobs(context.Background())
 		if err != nil {
@@ -384,7 +386,7 @@ func profileAll(b *testing.B, c *haCluster, agent *simAgent, name string) func()
 	var wg sync.WaitGroup
 	for role, addr := range targets {
 		wg.Go(func() {
-			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=10")
+			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + profileSeconds())
 			if err != nil {
 				b.Logf("profile %s: %v", role, err)
 				return
@@ -475,4 +477,33 @@ func (c *haCluster) logElections(b *testing.B) {
 			b.Logf("server %s: %d lines about elections, the first: %s", sp.id, len(lines), lines[0])
 		}
 	}
+}
+
+// logPasses logs the leader's scheduling counters so far, from its
+// /metrics: how many passes, how long they took, what they placed.
+func logPasses(b *testing.B, c *haCluster) {
+	leader := c.waitLeader(10 * time.Second)
+	resp, err := http.Get("http://" + leader.http + "/metrics")
+	if err != nil {
+		b.Logf("metrics: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var parts []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "phalanx_scheduler_") {
+			parts = append(parts, strings.TrimPrefix(l, "phalanx_scheduler_"))
+		}
+	}
+	b.Logf("leader %s: %s", leader.id, strings.Join(parts, ", "))
+}
+
+// profileSeconds is how long profileAll profiles: 10 s, or
+// PHALANX_BENCH_PROFILE_SECONDS.
+func profileSeconds() string {
+	if s := os.Getenv("PHALANX_BENCH_PROFILE_SECONDS"); s != "" {
+		return s
+	}
+	return "10"
 }

@@ -61,7 +61,8 @@ func BenchmarkLeaderPass(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		in := passInput(store.Snapshot(), t0, 0)
+		snap := store.Snapshot()
+		in := passInput(snap, snap.UnplacedJobs(), t0, 0)
 		if len(in.Jobs) != 10 || len(in.Allocs) != 38000 {
 			b.Fatalf("%d jobs to place, %d live allocations", len(in.Jobs), len(in.Allocs))
 		}

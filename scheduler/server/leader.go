@@ -90,7 +90,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	recorded, queued := false, false
-	var checked time.Time // heartbeats and drains, last looked at
+	var checked time.Time // heartbeats, drains and walltimes, last looked at
+	var passed uint64     // the SchedIndex the last pass read
 	for {
 		if !recorded {
 			// Followers forward to the address recorded here.
@@ -112,15 +113,25 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		if err := s.advanceRuns(ctx, &runs); err != nil && ctx.Err() == nil {
 			log.Printf("server: pipeline runs: %v", err)
 		}
-		start := time.Now()
-		if err := s.schedule(); err != nil && ctx.Err() == nil {
-			log.Printf("server: schedule: %v", err)
+		// A pass runs when something it reads changed (not for reports
+		// that tasks run), and once a second while work waits: the
+		// reservations it makes depend on the time too.
+		timed := time.Since(checked) >= time.Second
+		var took time.Duration
+		if snap := s.state.Snapshot(); timed || snap.SchedIndex() != passed {
+			passed = snap.SchedIndex()
+			var err error
+			if took, err = s.schedule(snap); err != nil && ctx.Err() == nil {
+				log.Printf("server: schedule: %v", err)
+			}
 		}
-		took := time.Since(start)
-		// Heartbeats and drain deadlines are a matter of time, not of
-		// writes: once a second.
-		if time.Since(checked) >= time.Second {
+		// Heartbeats, drain deadlines and walltimes are a matter of time,
+		// not of writes: once a second.
+		if timed {
 			checked = time.Now()
+			if err := s.checkWalltimes(); err != nil && ctx.Err() == nil {
+				log.Printf("server: walltimes: %v", err)
+			}
 			if err := s.checkHeartbeats(since); err != nil && ctx.Err() == nil {
 				log.Printf("server: heartbeats: %v", err)
 			}
@@ -133,8 +144,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			return
 		case <-changed:
 			// Let a burst of writes settle into one pass. Under load,
-			// rest at least as long as the pass took: a pass reads the
-			// whole cluster, and back to back they would leave the
+			// rest at least as long as the pass computed: a pass reads
+			// the whole cluster, and back to back they would leave the
 			// leader little time to apply entries and serve requests;
 			// this way each pass places what came in meanwhile and
 			// passes take at most about half of its time.
@@ -148,56 +159,77 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	}
 }
 
-// schedule runs one placement pass over a snapshot and commits its plan.
-func (s *Server) schedule() error {
+// checkWalltimes stops the jobs that ran past their walltime; the pass
+// after the write sees their room coming free.
+func (s *Server) checkWalltimes() error {
 	snap := s.state.Snapshot()
 	now := s.cfg.Now()
-	in := passInput(snap, now, s.cfg.PreemptionGap)
-	// Jobs past their walltime are stopped first; the pass that follows
-	// the write sees their room coming free.
-	if over := scheduler.Overdue(in.Running, in.Allocs, now); len(over) > 0 {
-		for _, o := range over {
-			log.Printf("server: job %s ran past its walltime (%s): stopping it", o.JobID, o.Deadline.Format("15:04:05"))
-		}
-		_, err := s.apply(fsm.CmdWalltime, &fsm.Walltime{Overruns: over, Time: now})
-		return err
+	over := scheduler.Overdue(snap.ActiveJobs(), snap.LiveAllocs(), now)
+	if len(over) == 0 {
+		return nil
 	}
+	for _, o := range over {
+		log.Printf("server: job %s ran past its walltime (%s): stopping it", o.JobID, o.Deadline.Format("15:04:05"))
+	}
+	_, err := s.apply(fsm.CmdWalltime, &fsm.Walltime{Overruns: over, Time: now})
+	return err
+}
+
+// schedule runs one placement pass over snap, if any job has members to
+// place, and commits its plan. It returns how long the pass computed (0
+// if none ran): reading the snapshot, placing and building the entry,
+// not waiting for Raft.
+func (s *Server) schedule(snap *state.Snapshot) (time.Duration, error) {
+	start := time.Now()
+	waiting := snap.UnplacedJobs()
+	if len(waiting) == 0 {
+		return 0, nil
+	}
+	now := s.cfg.Now()
+	in := passInput(snap, waiting, now, s.cfg.PreemptionGap)
 	jobs := make(map[string]*api.Job, len(in.Jobs))
 	for _, r := range in.Jobs {
 		jobs[r.Job.ID] = r.Job
 	}
-	if len(in.Jobs) == 0 {
-		return nil
-	}
 	plan := scheduler.Schedule(in)
+	cmd := placeCommand(plan, jobs, now)
+	took := time.Since(start)
+	s.stats.passes.Add(1)
+	s.stats.nanos.Add(int64(took))
 	if len(plan.Evictions) > 0 {
 		for _, ev := range plan.Evictions {
 			log.Printf("server: evicting job %s for %s: %s", ev.JobID, ev.Preemptor, ev.Reason)
 		}
 		if _, err := s.apply(fsm.CmdEvict, &fsm.Evict{Evictions: plan.Evictions, Time: now}); err != nil {
-			return err
+			return took, err
 		}
 	}
-	cmd := placeCommand(plan, jobs, now)
 	if len(cmd.Jobs) == 0 && len(cmd.Pending) == 0 {
-		return nil
+		return took, nil
 	}
 	resp, err := s.apply(fsm.CmdPlace, cmd)
 	if err != nil {
-		return err
+		return took, err
 	}
+	var rejected map[string]string
 	if res, ok := resp.(*fsm.PlanResult); ok {
-		for id, why := range res.Rejected {
-			log.Printf("server: plan for job %s rejected at commit: %s", id, why)
-		}
+		rejected = res.Rejected
 	}
-	return nil
+	for _, pj := range cmd.Jobs {
+		if why, ok := rejected[pj.JobID]; ok {
+			log.Printf("server: plan for job %s rejected at commit: %s", pj.JobID, why)
+			continue
+		}
+		s.stats.placed.Add(int64(len(pj.Members)))
+	}
+	return took, nil
 }
 
 // passInput is what a scheduling pass reads from a snapshot: every node,
 // the live allocations, the queues, the unfinished jobs (Running) and,
-// in Jobs, those with members to place.
-func passInput(snap *state.Snapshot, now time.Time, gap int) scheduler.Input {
+// in Jobs, the waiting ones (those with Unplaced members) with the
+// members to place.
+func passInput(snap *state.Snapshot, waiting []*api.Job, now time.Time, gap int) scheduler.Input {
 	in := scheduler.Input{
 		Nodes: snap.Nodes(), Allocs: snap.LiveAllocs(), Now: now,
 		Queues: queues(snap), PreemptionGap: gap,
@@ -207,7 +239,7 @@ func passInput(snap *state.Snapshot, now time.Time, gap int) scheduler.Input {
 	in.Running = snap.ActiveJobs()
 	// The FSM keeps each job's count of members to place: only those
 	// jobs' histories are read.
-	for _, j := range snap.UnplacedJobs() {
+	for _, j := range waiting {
 		if missing := scheduler.Missing(j, snap.JobAllocs(j.ID)); len(missing) > 0 {
 			in.Jobs = append(in.Jobs, &scheduler.JobRequest{Job: j, Members: missing})
 		}

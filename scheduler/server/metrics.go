@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,12 +23,23 @@ var (
 		"1 if the GPU is healthy, 0 if it was marked unhealthy and gets no new work.", []string{"node", "gpu"}, nil)
 	descIndex  = prometheus.NewDesc("phalanx_raft_applied_index", "The last Raft index applied to this server's state.", nil, nil)
 	descLeader = prometheus.NewDesc("phalanx_is_leader", "1 if this server is the Raft leader.", nil, nil)
+	descPasses = prometheus.NewDesc("phalanx_scheduler_passes_total",
+		"Scheduling passes this server ran as leader (each reads the cluster and places what waits).", nil, nil)
+	descPassSeconds = prometheus.NewDesc("phalanx_scheduler_pass_seconds_total",
+		"Time this server spent computing scheduling passes as leader (not waiting for their plans to commit).", nil, nil)
+	descPlaced = prometheus.NewDesc("phalanx_scheduler_placed_total",
+		"Task placements this server committed as leader.", nil, nil)
 )
+
+// passStats counts the leader's scheduling passes, for /metrics.
+type passStats struct {
+	passes, nanos, placed atomic.Int64
+}
 
 type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descJobs, descNode, descGPUs, descGPUHealth, descIndex, descLeader} {
+	for _, d := range []*prometheus.Desc{descJobs, descNode, descGPUs, descGPUHealth, descIndex, descLeader, descPasses, descPassSeconds, descPlaced} {
 		ch <- d
 	}
 }
@@ -64,6 +76,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descIndex, prometheus.GaugeValue, float64(snap.Index()))
 	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, b2f(c.s.IsLeader()))
+	ch <- prometheus.MustNewConstMetric(descPasses, prometheus.CounterValue, float64(c.s.stats.passes.Load()))
+	ch <- prometheus.MustNewConstMetric(descPassSeconds, prometheus.CounterValue, float64(c.s.stats.nanos.Load())/1e9)
+	ch <- prometheus.MustNewConstMetric(descPlaced, prometheus.CounterValue, float64(c.s.stats.placed.Load()))
 }
 
 func b2f(b bool) float64 {

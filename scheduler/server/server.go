@@ -39,6 +39,8 @@ type Server struct {
 	// concurrent submissions, into shared Raft entries (see groupCommit).
 	updates groupCommit[api.AllocUpdate, struct{}]
 	submits groupCommit[api.Job, fsm.JobRegistered]
+	// stats counts scheduling passes for /metrics.
+	stats passStats
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc

@@ -26,7 +26,7 @@ func (s *Snapshot) Queues() []*api.Queue { return all[api.Queue](s, tableQueues)
 // PutQueue inserts or replaces a queue, stamping its indexes.
 func (tx *Txn) PutQueue(q *api.Queue) error {
 	stamp(&q.CreateIndex, &q.ModifyIndex, tx.index)
-	tx.dirty = true
+	tx.dirty, tx.sched = true, true
 	return tx.txn.Insert(tableQueues, q)
 }
 
@@ -36,6 +36,6 @@ func (tx *Txn) DeleteQueue(name string) error {
 	if err != nil {
 		return err
 	}
-	tx.dirty = true
+	tx.dirty, tx.sched = true, true
 	return tx.txn.Delete(tableQueues, q)
 }

@@ -3,9 +3,11 @@ package state
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -18,10 +20,13 @@ var ErrNotFound = api.ErrNotFound
 // Store holds the replicated state. It is safe for concurrent use; writes
 // come from one goroutine (the FSM).
 type Store struct {
-	mu       sync.RWMutex
-	db       *memdb.MemDB
-	allocs   *allocTable // this version's; never written again once here
-	index    uint64
+	mu     sync.RWMutex
+	db     *memdb.MemDB
+	allocs *allocTable // this version's; never written again once here
+	index  uint64
+	// sched is the index of the last write a scheduling pass could
+	// decide differently after (see Txn.PutAlloc).
+	sched    uint64
 	changed  chan struct{} // closed and replaced after every write or restore
 	restored chan struct{} // closed and replaced after every restore
 }
@@ -39,7 +44,7 @@ func New() *Store {
 func (s *Store) Snapshot() *Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return &Snapshot{txn: s.db.Txn(false), allocs: s.allocs, index: s.index}
+	return &Snapshot{txn: s.db.Txn(false), allocs: s.allocs, index: s.index, sched: s.sched}
 }
 
 // Changed returns a channel closed at the next write that changes
@@ -69,6 +74,9 @@ func (s *Store) Write(index uint64, fn func(tx *Txn) error) error {
 	}
 	tx.txn.Commit()
 	s.allocs = tx.allocs
+	if tx.sched {
+		s.sched = max(s.sched, index)
+	}
 	if index > s.index {
 		s.index = index
 	}
@@ -127,7 +135,7 @@ func (s *Store) Restore(index uint64, d Dump) error {
 	}
 	txn.Commit()
 	s.mu.Lock()
-	s.db, s.allocs, s.index = db, allocs, index
+	s.db, s.allocs, s.index, s.sched = db, allocs, index, index
 	close(s.changed)
 	s.changed = make(chan struct{})
 	close(s.restored)
@@ -183,10 +191,18 @@ type Snapshot struct {
 	txn    *memdb.Txn
 	allocs *allocTable
 	index  uint64
+	sched  uint64
 }
 
 // Index is the Raft index of the last write this snapshot includes.
 func (s *Snapshot) Index() uint64 { return s.index }
+
+// SchedIndex is the Raft index of the last write that can change what a
+// scheduling pass decides: a job written, an allocation placed, ended or
+// asked to stop, a node or queue written. Reports that tasks run are not
+// among them. A pass over an unchanged SchedIndex, at the same time,
+// decides what the last one did.
+func (s *Snapshot) SchedIndex() uint64 { return s.sched }
 
 // Job returns the job with exactly the given ID.
 func (s *Snapshot) Job(id string) (*api.Job, error) {
@@ -395,6 +411,8 @@ func (s *Snapshot) Server(id string) (*api.Server, error) {
 type Txn struct {
 	Snapshot
 	dirty bool
+	// sched is set by a write that moves the store's SchedIndex.
+	sched bool
 	// touched are the jobs this transaction wrote, or whose allocations
 	// it wrote in a way that can change what the job needs placed (one
 	// was added, or ended); see TouchedJobs.
@@ -407,7 +425,7 @@ type Txn struct {
 // PutJob inserts or replaces a job, stamping its indexes.
 func (tx *Txn) PutJob(j *api.Job) error {
 	stamp(&j.CreateIndex, &j.ModifyIndex, tx.index)
-	tx.dirty = true
+	tx.dirty, tx.sched = true, true
 	tx.touch(j.ID)
 	return tx.txn.Insert(tableJobs, j)
 }
@@ -452,6 +470,9 @@ func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	}
 	if old == nil || !old.Live() || !a.Live() {
 		tx.touch(a.JobID)
+		tx.sched = true
+	} else if old.DesiredState != a.DesiredState {
+		tx.sched = true
 	}
 	tx.allocs.put(a)
 	return nil
@@ -461,7 +482,19 @@ func (tx *Txn) PutAlloc(a *api.Allocation) error {
 func (tx *Txn) PutNode(n *api.Node) error {
 	stamp(&n.CreateIndex, &n.ModifyIndex, tx.index)
 	tx.dirty = true
+	if old, err := tx.Node(n.ID); err != nil || !sameButHeartbeat(old, n) {
+		tx.sched = true
+	}
 	return tx.txn.Insert(tableNodes, n)
+}
+
+// sameButHeartbeat reports whether two versions of a node differ at most
+// in their heartbeat and indexes: nothing placement reads.
+func sameButHeartbeat(a, b *api.Node) bool {
+	x, y := *a, *b
+	x.LastHeartbeat, y.LastHeartbeat = time.Time{}, time.Time{}
+	x.CreateIndex, x.ModifyIndex, y.CreateIndex, y.ModifyIndex = 0, 0, 0, 0
+	return reflect.DeepEqual(&x, &y)
 }
 
 // PutServer inserts or replaces a server's addresses.

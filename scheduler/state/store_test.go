@@ -183,3 +183,47 @@ func TestSnapshotsAndFailedWritesKeepAllocations(t *testing.T) {
 		t.Fatalf("job allocations: %v, want a1 and a2", got)
 	}
 }
+
+// SchedIndex moves with what a scheduling pass reads, and not with
+// reports that tasks run or heartbeats that change nothing else.
+func TestSchedIndexMovesOnlyWithWhatPassesRead(t *testing.T) {
+	s := New()
+	write := func(index uint64, fn func(tx *Txn) error) uint64 {
+		t.Helper()
+		if err := s.Write(index, fn); err != nil {
+			t.Fatal(err)
+		}
+		return s.Snapshot().SchedIndex()
+	}
+	n := &api.Node{ID: "n1", Name: "n1", Status: api.NodeReady, LastHeartbeat: time.Unix(1, 0)}
+	for _, step := range []struct {
+		what  string
+		fn    func(tx *Txn) error
+		moves bool
+	}{
+		{"a node registers", func(tx *Txn) error { c := *n; return tx.PutNode(&c) }, true},
+		{"its heartbeat is written", func(tx *Txn) error { c := *n; c.LastHeartbeat = time.Unix(9, 0); return tx.PutNode(&c) }, false},
+		{"it starts draining", func(tx *Txn) error { c := *n; c.Drain = &api.Drain{}; return tx.PutNode(&c) }, true},
+		{"a job is written", func(tx *Txn) error { return tx.PutJob(&api.Job{ID: "j"}) }, true},
+		{"an allocation is placed", func(tx *Txn) error {
+			return tx.PutAlloc(&api.Allocation{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocPending, DesiredState: api.DesiredRun})
+		}, true},
+		{"it runs", func(tx *Txn) error {
+			return tx.PutAlloc(&api.Allocation{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, DesiredState: api.DesiredRun})
+		}, false},
+		{"it is asked to stop", func(tx *Txn) error {
+			return tx.PutAlloc(&api.Allocation{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocRunning, DesiredState: api.DesiredStop})
+		}, true},
+		{"it ends", func(tx *Txn) error {
+			return tx.PutAlloc(&api.Allocation{ID: "a", JobID: "j", NodeID: "n1", State: api.AllocStopped, DesiredState: api.DesiredStop})
+		}, true},
+		{"a queue is written", func(tx *Txn) error { return tx.PutQueue(&api.Queue{Name: "q"}) }, true},
+	} {
+		before := s.Snapshot().SchedIndex()
+		index := s.Snapshot().Index() + 1
+		got := write(index, step.fn)
+		if moved := got != before; moved != step.moves || (moved && got != index) {
+			t.Errorf("%s: SchedIndex %d -> %d at index %d; want it moved: %v", step.what, before, got, index, step.moves)
+		}
+	}
+}
