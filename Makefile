@@ -46,6 +46,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./pipeline/webhook/
 	$(GO) test -run '^$$' -fuzz '^FuzzNewRemote$$' -fuzztime $(FUZZTIME) ./pipeline/gitsource/
 	$(GO) test -run '^$$' -fuzz '^FuzzBinaryPayloads$$' -fuzztime $(FUZZTIME) ./scheduler/fsm/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadNodeAllocations$$' -fuzztime $(FUZZTIME) ./api/
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

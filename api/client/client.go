@@ -209,12 +209,34 @@ func (c *Client) Heartbeat(ctx context.Context, nodeID string) error {
 	return c.do(ctx, http.MethodPut, "/v1/nodes/"+url.PathEscape(nodeID)+"/heartbeat", nil, nil, nil)
 }
 
-// NodeAllocations long-polls for a node's allocations past index.
+// NodeAllocations long-polls for a node's allocations past index. It asks
+// for the binary form (api.AllocationsMediaType) and reads JSON from a
+// server that answers with it.
 func (c *Client) NodeAllocations(ctx context.Context, nodeID string, index uint64, wait time.Duration) (*api.NodeAllocations, error) {
-	var out api.NodeAllocations
 	path := fmt.Sprintf("/v1/nodes/%s/allocations?index=%s&wait=%s",
 		url.PathEscape(nodeID), strconv.FormatUint(index, 10), wait)
-	return &out, c.do(ctx, http.MethodGet, path, nil, nil, &out)
+	hdr := http.Header{"Accept": {api.AllocationsMediaType + ", application/json"}}
+	resp, err := c.send(ctx, http.MethodGet, path, hdr, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.Header.Get("Content-Type") == api.AllocationsMediaType {
+		out, err := api.ReadNodeAllocations(b)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: bad response: %w", path, err)
+		}
+		return out, nil
+	}
+	var out api.NodeAllocations
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("GET %s: bad response: %w", path, err)
+	}
+	return &out, nil
 }
 
 // UpdateAllocations reports allocation states.

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -270,7 +271,9 @@ func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 }
 
 // nodeAllocations is the executors' blocking query: ?index=N waits until
-// the node's allocations change past N, at most ?wait= (default 30s).
+// the node's allocations change past N, at most ?wait= (default 30s). It
+// answers in JSON, or in binary (api.AllocationsMediaType) to a client
+// that accepts it.
 func (h *handler) nodeAllocations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	index, err := parseUint(q.Get("index"))
@@ -290,6 +293,12 @@ func (h *handler) nodeAllocations(w http.ResponseWriter, r *http.Request) {
 	res, err := h.b.NodeAllocations(ctx, r.PathValue("id"), index)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), api.AllocationsMediaType) {
+		w.Header().Set("Content-Type", api.AllocationsMediaType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(api.AppendNodeAllocations(nil, res))
 		return
 	}
 	writeJSON(w, http.StatusOK, res)

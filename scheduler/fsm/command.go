@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/internal/wire"
 	"github.com/phalanx-sched/phalanx/scheduler"
 )
 
@@ -220,9 +221,9 @@ func Encode(c Command, payload any) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("encode %v: %T has no binary form", c, payload)
 		}
-		w := writer{b: []byte{byte(c)}}
+		w := wire.Writer{B: []byte{byte(c)}}
 		p.appendBinary(&w)
-		return w.b, nil
+		return w.B, nil
 	}
 	b, err := json.Marshal(payload)
 	if err != nil {

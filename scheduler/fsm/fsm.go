@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/phalanx-sched/phalanx/internal/wire"
+
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
@@ -120,9 +122,9 @@ func decode[T any](index uint64, cmd Command, body []byte) *T {
 // read back whole are a corrupt log, and panic.
 func decodeBinary[T any, P binaryDecoder[T]](index uint64, cmd Command, body []byte) *T {
 	v := new(T)
-	r := reader{b: body}
+	r := wire.Reader{B: body}
 	P(v).readBinary(&r)
-	if err := r.done(); err != nil {
+	if err := r.Done(); err != nil {
 		panic(fmt.Sprintf("fsm: corrupt %v entry at index %d: %v", cmd, index, err))
 	}
 	return v

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/internal/wire"
 	"github.com/phalanx-sched/phalanx/scheduler"
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
@@ -43,51 +44,51 @@ type PlaceMember struct {
 	Ports      []int
 }
 
-func (p *Place) appendBinary(w *writer) {
-	w.time(p.Time)
-	w.len(len(p.Jobs))
+func (p *Place) appendBinary(w *wire.Writer) {
+	w.Time(p.Time)
+	w.Len(len(p.Jobs))
 	for _, j := range p.Jobs {
-		w.str(j.JobID)
-		w.int(int64(j.Attempt))
-		w.len(len(j.Members))
+		w.Str(j.JobID)
+		w.Int(int64(j.Attempt))
+		w.Len(len(j.Members))
 		for _, m := range j.Members {
-			w.str(m.AllocID)
-			w.int(int64(m.GroupIndex))
-			w.int(int64(m.Index))
-			w.str(m.NodeID)
-			w.ints(m.GPUIndices)
-			w.ints(m.Ports)
+			w.Str(m.AllocID)
+			w.Int(int64(m.GroupIndex))
+			w.Int(int64(m.Index))
+			w.Str(m.NodeID)
+			w.Ints(m.GPUIndices)
+			w.Ints(m.Ports)
 		}
 	}
-	w.len(len(p.Pending))
+	w.Len(len(p.Pending))
 	for _, pe := range p.Pending {
-		w.str(pe.JobID)
-		w.str(pe.Reason)
+		w.Str(pe.JobID)
+		w.Str(pe.Reason)
 	}
 }
 
-func (p *Place) readBinary(r *reader) {
-	p.Time = r.time()
-	p.Jobs = makeN[PlaceJob](r.len())
+func (p *Place) readBinary(r *wire.Reader) {
+	p.Time = r.Time()
+	p.Jobs = wire.List[PlaceJob](r.Len())
 	for i := range p.Jobs {
 		j := &p.Jobs[i]
-		j.JobID = r.str()
-		j.Attempt = int(r.int())
-		j.Members = makeN[PlaceMember](r.len())
+		j.JobID = r.Str()
+		j.Attempt = int(r.Int())
+		j.Members = wire.List[PlaceMember](r.Len())
 		for k := range j.Members {
 			m := &j.Members[k]
-			m.AllocID = r.str()
-			m.GroupIndex = int(r.int())
-			m.Index = int(r.int())
-			m.NodeID = r.str()
-			m.GPUIndices = r.ints()
-			m.Ports = r.ints()
+			m.AllocID = r.Str()
+			m.GroupIndex = int(r.Int())
+			m.Index = int(r.Int())
+			m.NodeID = r.Str()
+			m.GPUIndices = r.Ints()
+			m.Ports = r.Ints()
 		}
 	}
-	p.Pending = makeN[scheduler.Pending](r.len())
+	p.Pending = wire.List[scheduler.Pending](r.Len())
 	for i := range p.Pending {
-		p.Pending[i].JobID = r.str()
-		p.Pending[i].Reason = r.str()
+		p.Pending[i].JobID = r.Str()
+		p.Pending[i].Reason = r.Str()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/internal/wire"
 	"github.com/phalanx-sched/phalanx/scheduler"
 )
 
@@ -240,31 +241,31 @@ func FuzzBinaryPayloads(f *testing.F) {
 		&Place{Time: t0, Jobs: []PlaceJob{{JobID: "j", Attempt: 1, Members: []PlaceMember{{AllocID: "a", NodeID: "n", GPUIndices: []int{0, 1}, Ports: []int{29500}}}}}},
 		&AllocUpdate{Updates: []api.AllocUpdate{{ID: "a", NodeID: "n", State: api.AllocFailed, ExitCode: exit(3), Message: "m", Time: t0}}},
 	} {
-		w := writer{}
+		w := wire.Writer{}
 		p.(binaryPayload).appendBinary(&w)
-		f.Add(w.b)
+		f.Add(w.B)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		check := func(v interface{ readBinary(*reader) }, fresh func() interface{ readBinary(*reader) }) {
-			r := reader{b: data}
+		check := func(v interface{ readBinary(*wire.Reader) }, fresh func() interface{ readBinary(*wire.Reader) }) {
+			r := wire.Reader{B: data}
 			v.readBinary(&r)
-			if r.done() != nil {
+			if r.Done() != nil {
 				return
 			}
-			w := writer{}
+			w := wire.Writer{}
 			v.(binaryPayload).appendBinary(&w)
 			again := fresh()
-			r2 := reader{b: w.b}
+			r2 := wire.Reader{B: w.B}
 			again.readBinary(&r2)
-			if err := r2.done(); err != nil {
+			if err := r2.Done(); err != nil {
 				t.Fatalf("rewritten payload does not read: %v", err)
 			}
 			if diff := cmp.Diff(v, again); diff != "" {
 				t.Fatalf("payload changed on rewrite:\n%s", diff)
 			}
 		}
-		check(&Place{}, func() interface{ readBinary(*reader) } { return &Place{} })
-		check(&AllocUpdate{}, func() interface{ readBinary(*reader) } { return &AllocUpdate{} })
+		check(&Place{}, func() interface{ readBinary(*wire.Reader) } { return &Place{} })
+		check(&AllocUpdate{}, func() interface{ readBinary(*wire.Reader) } { return &AllocUpdate{} })
 	})
 }
 

@@ -1,37 +1,40 @@
 package fsm
 
-import "github.com/phalanx-sched/phalanx/api"
+import (
+	"github.com/phalanx-sched/phalanx/api"
+	"github.com/phalanx-sched/phalanx/internal/wire"
+)
 
 // AllocUpdate is written in binary under CmdReport (see wire.go), in JSON
 // under CmdAllocUpdate, which older leaders wrote.
 
-func (c *AllocUpdate) appendBinary(w *writer) {
-	w.len(len(c.Updates))
+func (c *AllocUpdate) appendBinary(w *wire.Writer) {
+	w.Len(len(c.Updates))
 	for _, u := range c.Updates {
-		w.str(u.ID)
-		w.str(u.NodeID)
-		w.str(string(u.State))
-		w.flag(u.ExitCode != nil)
+		w.Str(u.ID)
+		w.Str(u.NodeID)
+		w.Str(string(u.State))
+		w.Flag(u.ExitCode != nil)
 		if u.ExitCode != nil {
-			w.int(int64(*u.ExitCode))
+			w.Int(int64(*u.ExitCode))
 		}
-		w.str(u.Message)
-		w.time(u.Time)
+		w.Str(u.Message)
+		w.Time(u.Time)
 	}
 }
 
-func (c *AllocUpdate) readBinary(r *reader) {
-	c.Updates = makeN[api.AllocUpdate](r.len())
+func (c *AllocUpdate) readBinary(r *wire.Reader) {
+	c.Updates = wire.List[api.AllocUpdate](r.Len())
 	for i := range c.Updates {
 		u := &c.Updates[i]
-		u.ID = r.str()
-		u.NodeID = r.str()
-		u.State = api.AllocState(r.str())
-		if r.flag() {
-			code := int(r.int())
+		u.ID = r.Str()
+		u.NodeID = r.Str()
+		u.State = api.AllocState(r.Str())
+		if r.Flag() {
+			code := int(r.Int())
 			u.ExitCode = &code
 		}
-		u.Message = r.str()
-		u.Time = r.time()
+		u.Message = r.Str()
+		u.Time = r.Time()
 	}
 }
