@@ -24,16 +24,19 @@ import (
 // Per placement that is four tree writes when it is placed and as many
 // for each report: against about twenty radix-tree inserts before.
 type allocTable struct {
-	byID   *btree.BTreeG[*api.Allocation]
+	byID   *btree.BTreeG[allocRef]
 	byJob  *btree.BTreeG[allocRef]
-	live   *btree.BTreeG[*api.Allocation]
+	live   *btree.BTreeG[allocRef]
 	byNode *btree.BTreeG[allocRef]
 }
 
-// allocRef is an allocation under a secondary key.
+// allocRef is an allocation under a key: in byID and live the key is its
+// ID; in byJob and byNode its job's or node's, and id breaks ties. The
+// trees compare refs without reading the allocations, which would cost a
+// cache miss each.
 type allocRef struct {
-	key string
-	a   *api.Allocation
+	key, id string
+	a       *api.Allocation
 }
 
 // allocDegree is the B-trees' degree: nodes of up to 31 items, small
@@ -42,21 +45,25 @@ const allocDegree = 16
 
 func newAllocTable() *allocTable {
 	return &allocTable{
-		byID:   btree.NewG(allocDegree, idLess),
+		byID:   btree.NewG(allocDegree, keyLess),
 		byJob:  btree.NewG(allocDegree, refLess),
-		live:   btree.NewG(allocDegree, idLess),
+		live:   btree.NewG(allocDegree, keyLess),
 		byNode: btree.NewG(allocDegree, refLess),
 	}
 }
 
-func idLess(x, y *api.Allocation) bool { return x.ID < y.ID }
+func keyLess(x, y allocRef) bool { return x.key < y.key }
 
 func refLess(x, y allocRef) bool {
 	if x.key != y.key {
 		return x.key < y.key
 	}
-	return x.a.ID < y.a.ID
+	return x.id < y.id
 }
+
+// byIDRef and underRef file a under its ID and under key.
+func byIDRef(a *api.Allocation) allocRef              { return allocRef{key: a.ID, a: a} }
+func underRef(key string, a *api.Allocation) allocRef { return allocRef{key: key, id: a.ID, a: a} }
 
 // clone is a copy that writes do not share with t. It is lazy: it copies
 // nothing until written, and then only the nodes a write touches. It
@@ -67,36 +74,37 @@ func (t *allocTable) clone() *allocTable {
 }
 
 func (t *allocTable) get(id string) *api.Allocation {
-	a, _ := t.byID.Get(&api.Allocation{ID: id})
-	return a
+	r, _ := t.byID.Get(allocRef{key: id})
+	return r.a
 }
 
 // put inserts a or replaces the allocation with its ID, keeping the
 // secondary trees in step.
 func (t *allocTable) put(a *api.Allocation) {
-	old, _ := t.byID.ReplaceOrInsert(a)
+	prev, _ := t.byID.ReplaceOrInsert(byIDRef(a))
+	old := prev.a
 	if old != nil && old.JobID != a.JobID {
-		t.byJob.Delete(allocRef{old.JobID, old})
+		t.byJob.Delete(underRef(old.JobID, old))
 	}
-	t.byJob.ReplaceOrInsert(allocRef{a.JobID, a})
+	t.byJob.ReplaceOrInsert(underRef(a.JobID, a))
 	if old != nil && old.Live() {
 		if !a.Live() {
-			t.live.Delete(old)
+			t.live.Delete(byIDRef(old))
 		}
 		if !a.Live() || old.NodeID != a.NodeID {
-			t.byNode.Delete(allocRef{old.NodeID, old})
+			t.byNode.Delete(underRef(old.NodeID, old))
 		}
 	}
 	if a.Live() {
-		t.live.ReplaceOrInsert(a)
-		t.byNode.ReplaceOrInsert(allocRef{a.NodeID, a})
+		t.live.ReplaceOrInsert(byIDRef(a))
+		t.byNode.ReplaceOrInsert(underRef(a.NodeID, a))
 	}
 }
 
 // under returns the allocations filed under key in tree, by ID.
 func under(tree *btree.BTreeG[allocRef], key string) []*api.Allocation {
 	var out []*api.Allocation
-	tree.AscendGreaterOrEqual(allocRef{key, &api.Allocation{}}, func(r allocRef) bool {
+	tree.AscendGreaterOrEqual(allocRef{key: key}, func(r allocRef) bool {
 		if r.key != key {
 			return false
 		}
