@@ -13,8 +13,9 @@ import (
 )
 
 // BenchmarkState100kJobs fills the state with 100,000 finished jobs of one
-// allocation each, through the FSM as Raft would, and reports the heap
-// the state holds, the snapshot's size, and how long a restore takes.
+// allocation each, through the FSM as Raft would (register, Place,
+// Report), and reports the heap the state holds, the snapshot's size, and
+// how long a restore takes.
 // Run it with -benchtime 1x.
 func BenchmarkState100kJobs(b *testing.B) {
 	const jobs = 100_000
@@ -44,9 +45,9 @@ func BenchmarkState100kJobs(b *testing.B) {
 			jb.Spec.Groups[0].Task.Command = []string{"python", "train.py", "--epochs", "3"}
 			jb.Spec.Groups[0].Task.Env = map[string]string{"EPOCHS": "3"}
 			apply(CmdJobRegister, &JobRegister{Job: jb})
-			a := alloc("a-"+id, id, 0, 0, n.ID)
-			apply(CmdPlanApply, &PlanApply{Allocs: []api.Allocation{a}, Time: t0})
-			apply(CmdAllocUpdate, ptr(update(a.ID, api.AllocSucceeded, exit(0))))
+			allocID := "a-" + id
+			apply(CmdPlace, &Place{Jobs: []PlaceJob{{JobID: id, Members: []PlaceMember{{AllocID: allocID, NodeID: n.ID}}}}, Time: t0})
+			apply(CmdReport, ptr(update(allocID, api.AllocSucceeded, exit(0))))
 		}
 		fill := time.Since(start)
 
