@@ -1,6 +1,8 @@
 package state
 
 import (
+	"sync"
+
 	"github.com/google/btree"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -24,19 +26,16 @@ import (
 // Per placement that is four tree writes when it is placed and as many
 // for each report: against about twenty radix-tree inserts before.
 type allocTable struct {
-	byID   *btree.BTreeG[allocRef]
+	byID   *btree.BTreeG[*api.Allocation]
 	byJob  *btree.BTreeG[allocRef]
-	live   *btree.BTreeG[allocRef]
+	live   *btree.BTreeG[*api.Allocation]
 	byNode *btree.BTreeG[allocRef]
 }
 
-// allocRef is an allocation under a key: in byID and live the key is its
-// ID; in byJob and byNode its job's or node's, and id breaks ties. The
-// trees compare refs without reading the allocations, which would cost a
-// cache miss each.
+// allocRef is an allocation under a secondary key.
 type allocRef struct {
-	key, id string
-	a       *api.Allocation
+	key string
+	a   *api.Allocation
 }
 
 // allocDegree is the B-trees' degree: nodes of up to 31 items, small
@@ -45,25 +44,21 @@ const allocDegree = 16
 
 func newAllocTable() *allocTable {
 	return &allocTable{
-		byID:   btree.NewG(allocDegree, keyLess),
+		byID:   btree.NewG(allocDegree, idLess),
 		byJob:  btree.NewG(allocDegree, refLess),
-		live:   btree.NewG(allocDegree, keyLess),
+		live:   btree.NewG(allocDegree, idLess),
 		byNode: btree.NewG(allocDegree, refLess),
 	}
 }
 
-func keyLess(x, y allocRef) bool { return x.key < y.key }
+func idLess(x, y *api.Allocation) bool { return x.ID < y.ID }
 
 func refLess(x, y allocRef) bool {
 	if x.key != y.key {
 		return x.key < y.key
 	}
-	return x.id < y.id
+	return x.a.ID < y.a.ID
 }
-
-// byIDRef and underRef file a under its ID and under key.
-func byIDRef(a *api.Allocation) allocRef              { return allocRef{key: a.ID, a: a} }
-func underRef(key string, a *api.Allocation) allocRef { return allocRef{key: key, id: a.ID, a: a} }
 
 // clone is a copy that writes do not share with t. It is lazy: it copies
 // nothing until written, and then only the nodes a write touches. It
@@ -74,37 +69,47 @@ func (t *allocTable) clone() *allocTable {
 }
 
 func (t *allocTable) get(id string) *api.Allocation {
-	r, _ := t.byID.Get(allocRef{key: id})
-	return r.a
+	pivot := pivots.Get().(*api.Allocation)
+	pivot.ID = id
+	a, _ := t.byID.Get(pivot)
+	pivot.ID = ""
+	pivots.Put(pivot)
+	return a
 }
+
+// pivots are allocations to look others up by ID with: an Allocation is
+// a few hundred bytes, too many to allocate for every lookup.
+var pivots = sync.Pool{New: func() any { return new(api.Allocation) }}
+
+// noAlloc sorts before every allocation of its key in byJob and byNode.
+var noAlloc = &api.Allocation{}
 
 // put inserts a or replaces the allocation with its ID, keeping the
 // secondary trees in step.
 func (t *allocTable) put(a *api.Allocation) {
-	prev, _ := t.byID.ReplaceOrInsert(byIDRef(a))
-	old := prev.a
+	old, _ := t.byID.ReplaceOrInsert(a)
 	if old != nil && old.JobID != a.JobID {
-		t.byJob.Delete(underRef(old.JobID, old))
+		t.byJob.Delete(allocRef{old.JobID, old})
 	}
-	t.byJob.ReplaceOrInsert(underRef(a.JobID, a))
+	t.byJob.ReplaceOrInsert(allocRef{a.JobID, a})
 	if old != nil && old.Live() {
 		if !a.Live() {
-			t.live.Delete(byIDRef(old))
+			t.live.Delete(old)
 		}
 		if !a.Live() || old.NodeID != a.NodeID {
-			t.byNode.Delete(underRef(old.NodeID, old))
+			t.byNode.Delete(allocRef{old.NodeID, old})
 		}
 	}
 	if a.Live() {
-		t.live.ReplaceOrInsert(byIDRef(a))
-		t.byNode.ReplaceOrInsert(underRef(a.NodeID, a))
+		t.live.ReplaceOrInsert(a)
+		t.byNode.ReplaceOrInsert(allocRef{a.NodeID, a})
 	}
 }
 
 // under returns the allocations filed under key in tree, by ID.
 func under(tree *btree.BTreeG[allocRef], key string) []*api.Allocation {
 	var out []*api.Allocation
-	tree.AscendGreaterOrEqual(allocRef{key: key}, func(r allocRef) bool {
+	tree.AscendGreaterOrEqual(allocRef{key, noAlloc}, func(r allocRef) bool {
 		if r.key != key {
 			return false
 		}

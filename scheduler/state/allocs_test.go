@@ -64,7 +64,7 @@ func (m allocModel) check(t *testing.T, what string, tab *allocTable) {
 		}
 	}
 	var got []string
-	tab.live.Ascend(func(r allocRef) bool { got = append(got, r.a.ID); return true })
+	tab.live.Ascend(func(a *api.Allocation) bool { got = append(got, a.ID); return true })
 	if !slices.Equal(got, live) {
 		t.Fatalf("%s: live allocations %v, want %v", what, got, live)
 	}

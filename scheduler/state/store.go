@@ -281,8 +281,8 @@ func (s *Snapshot) JobAllocs(jobID string) []*api.Allocation {
 // LiveAllocs returns the allocations that hold node resources, by ID.
 func (s *Snapshot) LiveAllocs() []*api.Allocation {
 	out := make([]*api.Allocation, 0, s.allocs.live.Len())
-	s.allocs.live.Ascend(func(r allocRef) bool {
-		out = append(out, r.a)
+	s.allocs.live.Ascend(func(a *api.Allocation) bool {
+		out = append(out, a)
 		return true
 	})
 	return out
