@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -16,8 +17,15 @@ func BenchmarkPutAlloc(b *testing.B) {
 	s := New()
 	const live = 40000
 	index := uint64(1)
+	// IDs as random as the leader's UUIDs, so the trees are searched
+	// the way they are in a server, not in the order they were filled.
+	ids := make([]string, live+b.N)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xfff, r.Uint32()&0xfff, r.Uint64()&0xffffffffffff)
+	}
 	mk := func(i int) *api.Allocation {
-		return &api.Allocation{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), JobID: fmt.Sprintf("job-%06d", i/100),
+		return &api.Allocation{ID: ids[i], JobID: fmt.Sprintf("job-%06d", i/100),
 			NodeID: fmt.Sprintf("node-%08x-0000-4000-8000-000000000000", i%5000), State: api.AllocPending, DesiredState: api.DesiredRun}
 	}
 	for i := 0; i < live; i += 100 {
