@@ -85,9 +85,9 @@ var pivots = sync.Pool{New: func() any { return new(api.Allocation) }}
 var noAlloc = &api.Allocation{}
 
 // put inserts a or replaces the allocation with its ID, keeping the
-// secondary trees in step.
-func (t *allocTable) put(a *api.Allocation) {
-	old, _ := t.byID.ReplaceOrInsert(a)
+// secondary trees in step, and returns the one it replaced, if any.
+func (t *allocTable) put(a *api.Allocation) (old *api.Allocation) {
+	old, _ = t.byID.ReplaceOrInsert(a)
 	if old != nil && old.JobID != a.JobID {
 		t.byJob.Delete(allocRef{old.JobID, old})
 	}
@@ -104,6 +104,7 @@ func (t *allocTable) put(a *api.Allocation) {
 		t.live.ReplaceOrInsert(a)
 		t.byNode.ReplaceOrInsert(allocRef{a.NodeID, a})
 	}
+	return old
 }
 
 // under returns the allocations filed under key in tree, by ID.

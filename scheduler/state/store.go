@@ -458,7 +458,7 @@ func (tx *Txn) TouchedJobs() []string {
 func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	stamp(&a.CreateIndex, &a.ModifyIndex, tx.index)
 	tx.dirty = true
-	old := tx.allocs.get(a.ID)
+	old := tx.allocs.put(a)
 	if (old == nil || old.DesiredState != a.DesiredState || old.NodeID != a.NodeID) && !tx.bumped[a.NodeID] {
 		if err := tx.txn.Insert(tableAllocIndex, &allocIndex{NodeID: a.NodeID, Index: tx.index}); err != nil {
 			return err
@@ -474,7 +474,6 @@ func (tx *Txn) PutAlloc(a *api.Allocation) error {
 	} else if old.DesiredState != a.DesiredState {
 		tx.sched = true
 	}
-	tx.allocs.put(a)
 	return nil
 }
 
