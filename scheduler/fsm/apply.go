@@ -97,9 +97,10 @@ func applyPlan(tx *state.Txn, c *PlanApply) (*PlanResult, error) {
 	// Usage is computed once per node touched and advanced as jobs commit,
 	// so two jobs in one plan cannot take the same GPU.
 	usage := map[string]*scheduler.Usage{}
+	nodes := nodeCache{tx: tx}
 	for _, jobID := range order {
 		allocs := byJob[jobID]
-		if why := checkJobPlacements(tx, jobID, allocs, usage); why != "" {
+		if why := checkJobPlacements(tx, &nodes, jobID, allocs, usage); why != "" {
 			res.Rejected[jobID] = why
 			continue
 		}
@@ -134,7 +135,7 @@ func applyPlan(tx *state.Txn, c *PlanApply) (*PlanResult, error) {
 
 // checkJobPlacements re-checks one job's placements against the state at
 // apply time and returns why they cannot be committed, or "".
-func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, usage map[string]*scheduler.Usage) string {
+func checkJobPlacements(tx *state.Txn, nodes *nodeCache, jobID string, allocs []api.Allocation, usage map[string]*scheduler.Usage) string {
 	job, err := tx.Job(jobID)
 	if err != nil {
 		return "job no longer exists"
@@ -159,7 +160,7 @@ func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, us
 			return fmt.Sprintf("%s[%d] has %d reserved ports, want %d", a.Group, a.Index, len(a.Ports), map[bool]int{true: 1}[needs])
 		}
 		delete(missing, m)
-		node, err := tx.Node(a.NodeID)
+		node, err := nodes.get(a.NodeID)
 		if err != nil {
 			return fmt.Sprintf("node %s no longer exists", a.NodeID)
 		}
@@ -188,6 +189,28 @@ func checkJobPlacements(tx *state.Txn, jobID string, allocs []api.Allocation, us
 		return fmt.Sprintf("gang incomplete: %d members not in the plan", len(missing))
 	}
 	return ""
+}
+
+// nodeCache looks nodes up in tx once each: a plan places many members
+// on each node it uses. Nodes do not change during a plan's apply.
+type nodeCache struct {
+	tx *state.Txn
+	m  map[string]*api.Node
+}
+
+func (c *nodeCache) get(id string) (*api.Node, error) {
+	if n, ok := c.m[id]; ok {
+		return n, nil
+	}
+	n, err := c.tx.Node(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*api.Node{}
+	}
+	c.m[id] = n
+	return n, nil
 }
 
 func groupIndex(job *api.Job, name string) int {

@@ -97,8 +97,9 @@ func (p *Place) readBinary(r *wire.Reader) {
 func applyPlace(tx *state.Txn, c *Place) (*PlanResult, error) {
 	plan := &PlanApply{Pending: c.Pending, Time: c.Time}
 	rejected := map[string]string{}
+	nodes := nodeCache{tx: tx}
 	for i := range c.Jobs {
-		allocs, why := buildAllocs(tx, &c.Jobs[i], c.Time)
+		allocs, why := buildAllocs(tx, &nodes, &c.Jobs[i], c.Time)
 		if why != "" {
 			rejected[c.Jobs[i].JobID] = why
 			continue
@@ -118,7 +119,7 @@ func applyPlace(tx *state.Txn, c *Place) (*PlanResult, error) {
 // buildAllocs turns one job's placements into allocations, with the
 // environment every member gets, or says why it cannot. What it builds is
 // checked against the state by applyPlan.
-func buildAllocs(tx *state.Txn, pj *PlaceJob, now time.Time) ([]api.Allocation, string) {
+func buildAllocs(tx *state.Txn, nodes *nodeCache, pj *PlaceJob, now time.Time) ([]api.Allocation, string) {
 	job, err := tx.Job(pj.JobID)
 	if err != nil {
 		return nil, "job no longer exists"
@@ -159,13 +160,13 @@ func buildAllocs(tx *state.Txn, pj *PlaceJob, now time.Time) ([]api.Allocation, 
 	masterAddr := ""
 	if masterPort > 0 {
 		masterAddr = "127.0.0.1"
-		if n, err := tx.Node(nodeOfRank[0]); err == nil {
+		if n, err := nodes.get(nodeOfRank[0]); err == nil {
 			masterAddr = hostOf(n)
 		}
 	}
 	out := make([]api.Allocation, 0, len(pj.Members))
 	for _, m := range pj.Members {
-		node, err := tx.Node(m.NodeID)
+		node, err := nodes.get(m.NodeID)
 		if err != nil {
 			return nil, fmt.Sprintf("node %s no longer exists", m.NodeID)
 		}
