@@ -14,7 +14,8 @@ import (
 // allocation; values a task sets itself are replaced.
 var GPUEnv = [2]string{"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"}
 
-// TaskEnv returns alloc's environment as KEY=VALUE pairs in sorted order,
+// TaskEnv returns alloc's environment (alloc.Env(): the task's and the
+// PHALANX_* variables) as KEY=VALUE pairs in sorted order,
 // ending with NVIDIA_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES set to the
 // comma-separated UUIDs of exactly the allocation's GPUs. With no GPUs,
 // CUDA_VISIBLE_DEVICES is empty (CUDA then sees none) and
@@ -22,8 +23,9 @@ var GPUEnv = [2]string{"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"}
 // container runtime). When workspace is not empty, WorkspaceEnv is set to
 // it last, replacing the task's own value.
 func TaskEnv(alloc *api.Allocation, noGPUs, workspace string) []string {
-	keys := make([]string, 0, len(alloc.Task.Env))
-	for k := range alloc.Task.Env {
+	all := alloc.Env()
+	keys := make([]string, 0, len(all))
+	for k := range all {
 		if k != GPUEnv[0] && k != GPUEnv[1] && (workspace == "" || k != WorkspaceEnv) {
 			keys = append(keys, k)
 		}
@@ -31,7 +33,7 @@ func TaskEnv(alloc *api.Allocation, noGPUs, workspace string) []string {
 	sort.Strings(keys)
 	env := make([]string, 0, len(keys)+2)
 	for _, k := range keys {
-		env = append(env, k+"="+alloc.Task.Env[k])
+		env = append(env, k+"="+all[k])
 	}
 	visible := strings.Join(alloc.GPUs, ",")
 	nvidia := visible

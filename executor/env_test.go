@@ -39,4 +39,13 @@ func TestTaskEnv(t *testing.T) {
 			}
 		})
 	}
+	// A member's rank and rendezvous come from the allocation's fields.
+	a := &api.Allocation{ID: "a", JobID: "j", JobName: "n", Group: "g", Index: 1, Rank: 1, WorldSize: 2,
+		MasterAddr: "10.0.0.1", MasterPort: 29500, Task: api.Task{Env: map[string]string{"A": "1"}}}
+	want := []string{"A=1", "MASTER_ADDR=10.0.0.1", "MASTER_PORT=29500", "PHALANX_ALLOC_ID=a", "PHALANX_GROUP=g",
+		"PHALANX_GROUP_INDEX=1", "PHALANX_JOB_ID=j", "PHALANX_JOB_NAME=n", "PHALANX_NODE_RANK=0", "PHALANX_RANK=1",
+		"PHALANX_WORLD_SIZE=2", "NVIDIA_VISIBLE_DEVICES=void", "CUDA_VISIBLE_DEVICES="}
+	if diff := cmp.Diff(want, TaskEnv(a, "void", "")); diff != "" {
+		t.Errorf("a gang member (-want +got):\n%s", diff)
+	}
 }

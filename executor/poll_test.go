@@ -53,9 +53,17 @@ func TestNodeAllocationsInJSONAndBinary(t *testing.T) {
 		t.Fatalf("JSON: %d allocations at %d; binary at %d", len(fromJSON.Allocations), fromJSON.Index, fromBinary.Index)
 	}
 	// JSON keeps the times' zones, the binary form reads them in UTC; an
-	// empty list may read as none.
+	// empty list may read as none. JSON has each task's env whole, as
+	// agents that predate the rank fields read it; the binary form has
+	// the rank fields, from which Env makes the same.
+	for i, a := range fromBinary.Allocations {
+		fromBinary.Allocations[i] = a.WithEnv()
+	}
 	for _, a := range append(fromJSON.Allocations, fromBinary.Allocations...) {
 		a.CreateTime, a.StartTime = a.CreateTime.UTC(), a.StartTime.UTC()
+	}
+	if env := fromJSON.Allocations[0].Task.Env; env["PHALANX_RANK"] != "0" || env["PHALANX_WORLD_SIZE"] != "1" {
+		t.Fatalf("JSON env: %v", env)
 	}
 	if diff := cmp.Diff(fromJSON.Allocations, fromBinary.Allocations, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("binary differs from JSON (-json +binary):\n%s", diff)

@@ -198,7 +198,7 @@ func (h *handler) getNode(w http.ResponseWriter, r *http.Request) {
 	red := *st
 	red.Allocations = make([]*api.Allocation, len(st.Allocations))
 	for i, a := range st.Allocations {
-		red.Allocations[i] = a.Redacted()
+		red.Allocations[i] = a.WithEnv().Redacted()
 	}
 	writeJSON(w, http.StatusOK, &red)
 }
@@ -301,7 +301,13 @@ func (h *handler) nodeAllocations(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(api.AppendNodeAllocations(nil, res))
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	// In JSON, each task's env is whole (Allocation.WithEnv), as agents
+	// that predate the rank fields expect.
+	out := &api.NodeAllocations{Index: res.Index, Allocations: make([]*api.Allocation, len(res.Allocations))}
+	for i, a := range res.Allocations {
+		out.Allocations[i] = a.WithEnv()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *handler) updateAllocations(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package fsm
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/phalanx-sched/phalanx/api"
@@ -16,9 +15,9 @@ import (
 // PlanApply does, but carries only what the scheduler decided: for each
 // member its allocation ID, node, GPU indices and ports. The FSM builds
 // each allocation from the job as it applies the entry (the group's task,
-// the environment every member gets, the GPUs' UUIDs), so a job of a
-// hundred members is a few kilobytes to write, send and read instead of a
-// hundred copies of its task. It is written in binary (see wire.go).
+// the member's rank and rendezvous address, the GPUs' UUIDs), so a job of
+// a hundred members is a few kilobytes to write, send and read instead of
+// a hundred copies of its task. It is written in binary (see wire.go).
 type Place struct {
 	Jobs    []PlaceJob
 	Pending []scheduler.Pending
@@ -116,9 +115,10 @@ func applyPlace(tx *state.Txn, c *Place) (*PlanResult, error) {
 	return res, nil
 }
 
-// buildAllocs turns one job's placements into allocations, with the
-// environment every member gets, or says why it cannot. What it builds is
-// checked against the state by applyPlan.
+// buildAllocs turns one job's placements into allocations, with what
+// every member is told of the job (rank, world size, its node's rank,
+// the rendezvous address: see api.Allocation.Env), or says why it
+// cannot. What it builds is checked against the state by applyPlan.
 func buildAllocs(tx *state.Txn, nodes *nodeCache, pj *PlaceJob, now time.Time) ([]api.Allocation, string) {
 	job, err := tx.Job(pj.JobID)
 	if err != nil {
@@ -178,30 +178,18 @@ func buildAllocs(tx *state.Txn, nodes *nodeCache, pj *PlaceJob, now time.Time) (
 			gpus[i] = node.GPUs[gi].UUID
 		}
 		group := job.Spec.Groups[m.GroupIndex]
-		task := group.Task
+		task := group.Task // its Env is the job's, shared: never written
 		task.Network = job.Spec.Network
-		env := make(map[string]string, len(task.Env)+11)
-		for k, v := range task.Env {
-			env[k] = v
-		}
-		env["PHALANX_JOB_ID"] = job.ID
-		env["PHALANX_JOB_NAME"] = job.Name
-		env["PHALANX_ALLOC_ID"] = m.AllocID
-		env["PHALANX_GROUP"] = group.Name
-		env["PHALANX_GROUP_INDEX"] = strconv.Itoa(m.Index)
-		env["PHALANX_RANK"] = strconv.Itoa(rank(job, group.Name, m.Index))
-		env["PHALANX_WORLD_SIZE"] = strconv.Itoa(world)
-		env["PHALANX_NODE_RANK"] = strconv.Itoa(nodeRank[m.NodeID])
-		if masterPort > 0 {
-			env["MASTER_ADDR"] = masterAddr
-			env["MASTER_PORT"] = strconv.Itoa(masterPort)
-		}
-		task.Env = env
-		out = append(out, api.Allocation{
+		a := api.Allocation{
 			ID: m.AllocID, JobID: job.ID, JobName: job.Name, Group: group.Name, Index: m.Index,
 			NodeID: node.ID, NodeName: node.Name, Attempt: pj.Attempt, Task: task,
 			GPUs: gpus, GPUIndices: m.GPUIndices, Ports: m.Ports, CreateTime: now,
-		})
+			Rank: rank(job, group.Name, m.Index), NodeRank: nodeRank[m.NodeID], WorldSize: world,
+		}
+		if masterPort > 0 {
+			a.MasterAddr, a.MasterPort = masterAddr, masterPort
+		}
+		out = append(out, a)
 	}
 	return out, ""
 }

@@ -15,8 +15,10 @@ import (
 )
 
 // A Place entry carries only the scheduler's decisions; the FSM builds
-// each allocation from the job: the group's task with the environment
-// every member gets, the GPUs' UUIDs from their indices, the node's name.
+// each allocation from the job: the group's task, what each member is
+// told (rank, world size, node rank, rendezvous address, which Env turns
+// into PHALANX_* variables), the GPUs' UUIDs from their indices, the
+// node's name.
 func TestPlaceBuildsAllocationsFromTheJob(t *testing.T) {
 	h := newHarness(t)
 	n1, n2 := node("n1", 2), node("n2", 2)
@@ -46,23 +48,35 @@ func TestPlaceBuildsAllocationsFromTheJob(t *testing.T) {
 		}
 		return e
 	}
-	for _, want := range []api.Allocation{
-		{ID: "w0", Group: "worker", Index: 0, NodeID: "n2", NodeName: "name-n2", GPUIndices: []int{1}, GPUs: []string{"n2-gpu1"},
-			Ports: []int{29500}, Task: api.Task{Image: "img", Env: env("w0", "worker", "0", "0", "0"), Network: api.NetworkHost}},
-		{ID: "p0", Group: "ps", Index: 0, NodeID: "n1", NodeName: "name-n1", GPUIndices: []int{0}, GPUs: []string{"n1-gpu0"},
-			Task: api.Task{Image: "ps", Env: env("p0", "ps", "0", "1", "1"), Network: api.NetworkHost}},
-		{ID: "p1", Group: "ps", Index: 1, NodeID: "n2", NodeName: "name-n2", GPUIndices: []int{0}, GPUs: []string{"n2-gpu0"},
-			Task: api.Task{Image: "ps", Env: env("p1", "ps", "1", "2", "0"), Network: api.NetworkHost}},
+	workerEnv := map[string]string{"EPOCHS": "3"}
+	for _, tc := range []struct {
+		want api.Allocation
+		env  map[string]string
+	}{
+		{api.Allocation{ID: "w0", Group: "worker", Index: 0, NodeID: "n2", NodeName: "name-n2", GPUIndices: []int{1}, GPUs: []string{"n2-gpu1"},
+			Ports: []int{29500}, Task: api.Task{Image: "img", Env: workerEnv, Network: api.NetworkHost}, Rank: 0, NodeRank: 0},
+			env("w0", "worker", "0", "0", "0")},
+		{api.Allocation{ID: "p0", Group: "ps", Index: 0, NodeID: "n1", NodeName: "name-n1", GPUIndices: []int{0}, GPUs: []string{"n1-gpu0"},
+			Task: api.Task{Image: "ps", Network: api.NetworkHost}, Rank: 1, NodeRank: 1},
+			env("p0", "ps", "0", "1", "1")},
+		{api.Allocation{ID: "p1", Group: "ps", Index: 1, NodeID: "n2", NodeName: "name-n2", GPUIndices: []int{0}, GPUs: []string{"n2-gpu0"},
+			Task: api.Task{Image: "ps", Network: api.NetworkHost}, Rank: 2, NodeRank: 0},
+			env("p1", "ps", "1", "2", "0")},
 	} {
+		want := tc.want
 		got := h.alloc(want.ID)
 		want.JobID, want.JobName, want.State, want.DesiredState, want.CreateTime = "g", "g", api.AllocPending, api.DesiredRun, t0
+		want.WorldSize, want.MasterAddr, want.MasterPort = 3, "10.0.0.2", 29500
 		want.Task.Resources = api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30, GPUs: 1}
 		want.CreateIndex, want.ModifyIndex = got.CreateIndex, got.ModifyIndex
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("allocation %s (-want +got):\n%s", want.ID, diff)
 		}
+		if diff := cmp.Diff(tc.env, got.Env()); diff != "" {
+			t.Errorf("allocation %s env (-want +got):\n%s", want.ID, diff)
+		}
 	}
-	// The job's spec is untouched: each allocation has its own environment.
+	// The job's spec is untouched.
 	if spec := h.job("g").Spec.Groups[0].Task.Env; len(spec) != 1 {
 		t.Fatalf("the job's env changed: %v", spec)
 	}

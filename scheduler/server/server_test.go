@@ -106,7 +106,7 @@ func TestLeaderPlacesGangWithRendezvousEnv(t *testing.T) {
 		if a.Task.Network != api.NetworkHost {
 			t.Errorf("%s network %q, want host", a.Group, a.Task.Network)
 		}
-		if diff := cmp.Diff(want, a.Task.Env); diff != "" {
+		if diff := cmp.Diff(want, a.Env()); diff != "" {
 			t.Errorf("%s env (-want +got):\n%s", a.Group, diff)
 		}
 	}
