@@ -12,6 +12,22 @@ import (
 	"github.com/phalanx-sched/phalanx/scheduler/state"
 )
 
+// applier returns a function that encodes a command and applies it to f
+// at the next index, as Raft would, failing b on an error response.
+func applier(b *testing.B, f *FSM) func(Command, any) {
+	index := uint64(0)
+	return func(c Command, payload any) {
+		index++
+		data, err := Encode(c, payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if resp, ok := f.ApplyEntry(index, data).(error); ok {
+			b.Fatal(resp)
+		}
+	}
+}
+
 // BenchmarkState100kJobs fills the state with 100,000 finished jobs of one
 // allocation each, through the FSM as Raft would (register, Place,
 // Report), and reports the heap the state holds, the snapshot's size, and
@@ -25,17 +41,7 @@ func BenchmarkState100kJobs(b *testing.B) {
 		runtime.ReadMemStats(&before)
 
 		f := New(state.New())
-		index := uint64(0)
-		apply := func(c Command, payload any) {
-			index++
-			data, err := Encode(c, payload)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if resp, ok := f.ApplyEntry(index, data).(error); ok {
-				b.Fatal(resp)
-			}
-		}
+		apply := applier(b, f)
 		n := node(fmt.Sprintf("n%d", 0), 8)
 		apply(CmdNodeRegister, &NodeRegister{Node: n})
 		start := time.Now()
@@ -91,17 +97,7 @@ func BenchmarkState100kJobs(b *testing.B) {
 func BenchmarkPlacementCycle(b *testing.B) {
 	const nodes, tasks, perNode = 5000, 100, 8
 	f := New(state.New())
-	index := uint64(0)
-	apply := func(c Command, payload any) {
-		index++
-		data, err := Encode(c, payload)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if resp, ok := f.ApplyEntry(index, data).(error); ok {
-			b.Fatal(resp)
-		}
-	}
+	apply := applier(b, f)
 	var ns []api.Node
 	for i := 0; i < nodes; i++ {
 		n := node(fmt.Sprintf("node-%05d", i), perNode)
