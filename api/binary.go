@@ -28,7 +28,10 @@ func AppendNodeAllocations(b []byte, na *NodeAllocations) []byte {
 func ReadNodeAllocations(b []byte) (*NodeAllocations, error) {
 	r := wire.Reader{B: b}
 	na := &NodeAllocations{Index: r.Uint(), Allocations: []*Allocation{}}
-	for range r.Len() {
+	// Each allocation takes some bytes, but an Allocation in memory is
+	// hundreds: stop at the first error, so that a corrupt count cannot
+	// make the reader allocate far more than it was given.
+	for n := r.Len(); n > 0 && r.Err == nil; n-- {
 		na.Allocations = append(na.Allocations, readAlloc(&r))
 	}
 	if err := r.Done(); err != nil {

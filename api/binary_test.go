@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -90,6 +91,24 @@ func TestNodeAllocationsBinaryRefusesCorruptBytes(t *testing.T) {
 		if na, err := ReadNodeAllocations(bad); err == nil {
 			t.Errorf("%x read as %+v", bad, na)
 		}
+	}
+}
+
+// A count of allocations far above what follows is refused after the
+// first one that fails to read, not after building all of them.
+func TestNodeAllocationsBinaryCorruptCountIsCheap(t *testing.T) {
+	w := AppendNodeAllocations(nil, &NodeAllocations{Index: 1})
+	w = w[:len(w)-1]                      // drop the count of 0
+	w = append(w, 0x80, 0x80, 0x80, 0x02) // a count of 4Mi ...
+	w = append(w, make([]byte, 4<<20)...) // ... over 4 MiB of zeros, no allocation
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if na, err := ReadNodeAllocations(w); err == nil {
+		t.Fatalf("read %d allocations from zeros", len(na.Allocations))
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("reading 4 MiB of corrupt allocations allocated %d MiB", grew>>20)
 	}
 }
 

@@ -36,7 +36,9 @@ type Agent struct {
 	collecting atomic.Bool // a workspace collection is under way
 	sweeping   atomic.Bool // a sweep of leftovers is under way
 	// heardAt is when the latest request went out that the servers
-	// answered and count as a heartbeat (Unix nanoseconds).
+	// answered and count as a heartbeat, as nanoseconds since born: a
+	// monotonic reading, which a step of the wall clock cannot move.
+	born    time.Time
 	heardAt atomic.Int64
 	// following are the goroutines that follow tasks (and collect
 	// workspaces); Run waits for them, so that nothing writes under the
@@ -91,7 +93,7 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 	ws.timeout = cfg.CheckoutTimeout
 	c := client.New(cfg.Server)
 	a := &Agent{
-		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id, ws: ws,
+		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id, ws: ws, born: time.Now(),
 		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}), sick: map[string]string{},
 	}
 	a.out = newReporter(c, cfg.ReportBatch, a.heard)
@@ -167,9 +169,10 @@ func (a *Agent) Run(ctx context.Context) error {
 // heard records that the servers answered a request that went out at t:
 // they take any request from the node (a report, a poll) as a heartbeat.
 func (a *Agent) heard(t time.Time) {
+	at := int64(t.Sub(a.born))
 	for {
 		old := a.heardAt.Load()
-		if t.UnixNano() <= old || a.heardAt.CompareAndSwap(old, t.UnixNano()) {
+		if at <= old || a.heardAt.CompareAndSwap(old, at) {
 			return
 		}
 	}
@@ -181,7 +184,7 @@ func (a *Agent) heard(t time.Time) {
 // already say it is alive, sends none.
 func (a *Agent) heartbeat(ctx context.Context) {
 	for {
-		due := time.Unix(0, a.heardAt.Load()).Add(a.cfg.HeartbeatInterval)
+		due := a.born.Add(time.Duration(a.heardAt.Load()) + a.cfg.HeartbeatInterval)
 		if wait := time.Until(due); wait > 0 {
 			if !sleep(ctx, wait) {
 				return

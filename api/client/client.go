@@ -43,7 +43,11 @@ type Client struct {
 	mu    sync.Mutex
 	bases []string
 	next  int // the server that answered last
-	http  *http.Client
+	// unreachable is when each server last could not be reached, by
+	// index: the client does not follow a leader hint to a server it
+	// could not reach a moment ago (one side of a partition).
+	unreachable map[int]time.Time
+	http        *http.Client
 	// Rounds is how many times each server is tried before giving up.
 	Rounds int
 }
@@ -300,6 +304,7 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 			if err == nil || errors.As(err, &ce) {
 				c.mu.Lock()
 				c.next = i
+				delete(c.unreachable, i)
 				if err == nil {
 					c.preferLeader(resp.Header.Get(api.LeaderHeader))
 				}
@@ -307,21 +312,37 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 			}
 			return resp, err
 		}
+		var ce *Error
+		if !errors.As(err, &ce) {
+			c.mu.Lock()
+			if c.unreachable == nil {
+				c.unreachable = map[int]time.Time{}
+			}
+			c.unreachable[i] = time.Now()
+			c.mu.Unlock()
+		}
 		last = err
 	}
 	return nil, last
 }
 
+// unreachableFor is how long a server the client could not reach is not
+// preferred as the leader: the client stays with one that answers.
+const unreachableFor = 30 * time.Second
+
 // preferLeader makes the leader, as a server named it in its response,
 // the server the next request goes to, if it is one of the client's
-// addresses: any server forwards to the leader, but going there directly
-// saves a hop. c.mu is held.
+// addresses and was not unreachable a moment ago: any server forwards to
+// the leader, but going there directly saves a hop. c.mu is held.
 func (c *Client) preferLeader(leader string) {
 	if leader == "" {
 		return
 	}
 	for i, b := range c.bases {
 		if strings.TrimPrefix(b, "http://") == leader {
+			if t, ok := c.unreachable[i]; ok && time.Since(t) < unreachableFor {
+				return
+			}
 			c.next = i
 			return
 		}

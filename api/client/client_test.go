@@ -97,3 +97,49 @@ func TestStatusMapsToSentinels(t *testing.T) {
 		t.Errorf("addresses %v", c.bases)
 	}
 }
+
+// A client follows the leader a server names, and does not follow it to
+// a server it could not reach a moment ago.
+func TestClientGoesToTheLeaderItCanReach(t *testing.T) {
+	var leaderHits, followerHits atomic.Int32
+	leader := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaderHits.Add(1)
+		w.Write([]byte(`{}`))
+	}))
+	defer leader.Close()
+	leaderAddr := strings.TrimPrefix(leader.URL, "http://")
+	var named atomic.Pointer[string] // the leader the follower names
+	named.Store(&leaderAddr)
+	follower := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		followerHits.Add(1)
+		w.Header().Set(api.LeaderHeader, *named.Load())
+		w.Write([]byte(`{}`))
+	}))
+	defer follower.Close()
+	followerAddr := strings.TrimPrefix(follower.URL, "http://")
+
+	c := New(followerAddr + "," + leaderAddr)
+	for range 3 {
+		if _, err := c.Leader(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if followerHits.Load() != 1 || leaderHits.Load() != 2 {
+		t.Fatalf("follower answered %d, leader %d: want the client on the leader after the first answer", followerHits.Load(), leaderHits.Load())
+	}
+
+	// The leader is out of reach (one side of a partition) while the
+	// follower still names it: the client stays with the follower.
+	gone := closedAddr(t)
+	c = New(gone + "," + followerAddr)
+	named.Store(&gone)
+	followerHits.Store(0)
+	for range 3 {
+		if _, err := c.Leader(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Addr() != follower.URL || followerHits.Load() != 3 {
+		t.Fatalf("client on %s after %d follower answers; want it to stay on the follower", c.Addr(), followerHits.Load())
+	}
+}

@@ -33,7 +33,7 @@ type outcome[R any] struct {
 // none runs, writes everything queued, entry after entry, until nothing
 // is; callers only wait for their own entry, so none is held up by a
 // steady stream of others. An entry holds at most what arrived during
-// the previous write.
+// the previous write, and at most maxBatch items.
 func (g *groupCommit[T, R]) do(items []T, write func([]T) ([]R, error)) ([]R, error) {
 	done := make(chan outcome[R], 1)
 	g.mu.Lock()
@@ -48,6 +48,9 @@ func (g *groupCommit[T, R]) do(items []T, write func([]T) ([]R, error)) ([]R, er
 	return o.results, o.err
 }
 
+// maxBatch is the most items one entry holds.
+const maxBatch = 4096
+
 // write applies what is queued until nothing is.
 func (g *groupCommit[T, R]) write(write func([]T) ([]R, error)) {
 	for {
@@ -57,8 +60,18 @@ func (g *groupCommit[T, R]) write(write func([]T) ([]R, error)) {
 			g.mu.Unlock()
 			return
 		}
-		batch, waiters := g.pending, g.waiters
-		g.pending, g.waiters = nil, nil
+		// At most maxBatch items an entry (a caller's items stay in one),
+		// so that one entry, and the FSM's write lock over it, stays short.
+		nw, n := 0, 0
+		for nw < len(g.waiters) && (nw == 0 || n+g.waiters[nw].n <= maxBatch) {
+			n += g.waiters[nw].n
+			nw++
+		}
+		batch, waiters := g.pending[:n:n], g.waiters[:nw:nw]
+		g.pending, g.waiters = g.pending[n:], g.waiters[nw:]
+		if len(g.waiters) == 0 {
+			g.pending, g.waiters = nil, nil
+		}
 		g.mu.Unlock()
 		results, err := write(batch)
 		at := 0

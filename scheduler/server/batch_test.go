@@ -156,3 +156,59 @@ func TestGroupCommitHandsEachCallerItsResults(t *testing.T) {
 		t.Errorf("21 callers took %d writes", n)
 	}
 }
+
+// An entry holds at most maxBatch items; a caller's items are never split.
+func TestGroupCommitCapsAnEntry(t *testing.T) {
+	var g groupCommit[int, int]
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	write := func(xs []int) ([]int, error) {
+		mu.Lock()
+		first := len(sizes) == 0
+		sizes = append(sizes, len(xs))
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		return xs, nil
+	}
+	go g.do([]int{0}, write)
+	for {
+		mu.Lock()
+		started := len(sizes) > 0
+		mu.Unlock()
+		if started {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items := make([]int, 500)
+			for k := range items {
+				items[k] = i*1000 + k
+			}
+			got, err := g.do(items, write)
+			if err != nil || len(got) != 500 || got[0] != i*1000 || got[499] != i*1000+499 {
+				t.Errorf("caller %d got %d results (%v)", i, len(got), err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	total := 0
+	for _, n := range sizes[1:] {
+		if n > maxBatch || n%500 != 0 {
+			t.Errorf("an entry of %d items", n)
+		}
+		total += n
+	}
+	if total != 15000 {
+		t.Fatalf("%d items written, want 15000 (%v)", total, sizes)
+	}
+}

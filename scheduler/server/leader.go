@@ -91,6 +91,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 	defer tick.Stop()
 	recorded, queued := false, false
 	var checked time.Time // heartbeats, drains and walltimes, last looked at
+	ticked := false       // the ticker woke this turn
 	var passed uint64     // the SchedIndex the last pass read
 	for {
 		if !recorded {
@@ -116,7 +117,10 @@ func (s *Server) leaderLoop(ctx context.Context) {
 		// A pass runs when something it reads changed (not for reports
 		// that tasks run), and once a second while work waits: the
 		// reservations it makes depend on the time too.
-		timed := time.Since(checked) >= time.Second
+		// (A tick is a second since the last one; time since checked may
+		// be a little short of one, as it is taken after the pass.)
+		timed := ticked || time.Since(checked) >= time.Second
+		ticked = false
 		var took time.Duration
 		if snap := s.state.Snapshot(); timed || snap.SchedIndex() != passed {
 			passed = snap.SchedIndex()
@@ -155,6 +159,7 @@ func (s *Server) leaderLoop(ctx context.Context) {
 			case <-time.After(max(s.cfg.ScheduleBatch, took)):
 			}
 		case <-tick.C:
+			ticked = true
 		}
 	}
 }

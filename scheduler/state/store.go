@@ -200,8 +200,10 @@ func (s *Snapshot) Index() uint64 { return s.index }
 // SchedIndex is the Raft index of the last write that can change what a
 // scheduling pass decides: a job written, an allocation placed, ended or
 // asked to stop, a node or queue written. Reports that tasks run are not
-// among them. A pass over an unchanged SchedIndex, at the same time,
-// decides what the last one did.
+// among them, though a task's start time feeds reservations and the
+// choice of what to preempt: the leader also passes once a second while
+// work waits, which takes those in. A pass over an unchanged SchedIndex,
+// at the same time, decides what the last one did.
 func (s *Snapshot) SchedIndex() uint64 { return s.sched }
 
 // Job returns the job with exactly the given ID.
