@@ -96,7 +96,8 @@ func New(cfg Config, rt Runtime) (*Agent, error) {
 		cfg: cfg, rt: rt, logs: store, api: c, nodeID: id, ws: ws, born: time.Now(),
 		tasks: map[string]*task{}, done: map[string]bool{}, polled: make(chan struct{}), sick: map[string]string{},
 	}
-	a.out = newReporter(c, cfg.ReportBatch, a.heard)
+	c.Agent, c.Heard = id, a.heard
+	a.out = newReporter(c, cfg.ReportBatch)
 	return a, nil
 }
 
@@ -166,8 +167,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// heard records that the servers answered a request that went out at t:
-// they take any request from the node (a report, a poll) as a heartbeat.
+// heard records that the servers answered a request that went out at t
+// and took it as the node's heartbeat: registration, a heartbeat, and
+// the polls and reports whose answers say so (api.HeardHeader).
 func (a *Agent) heard(t time.Time) {
 	at := int64(t.Sub(a.born))
 	for {
@@ -217,7 +219,6 @@ func (a *Agent) poll(ctx context.Context) {
 	var index uint64
 	backoff := newBackoff()
 	for ctx.Err() == nil {
-		start := time.Now()
 		res, err := a.api.NodeAllocations(ctx, a.nodeID, index, 30*time.Second)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -228,7 +229,6 @@ func (a *Agent) poll(ctx context.Context) {
 			continue
 		}
 		backoff.reset()
-		a.heard(start)
 		index = res.Index
 		a.reconcile(ctx, res.Allocations)
 	}

@@ -21,8 +21,11 @@ import (
 // that counts requests; the real servers' side is in
 // scheduler/server/heartbeats_test.go.
 func TestHeartbeatsOnlyWhenNothingElseWentOut(t *testing.T) {
-	idle := heartbeatsInASecond(t, time.Hour)           // polls wait long
-	busy := heartbeatsInASecond(t, 10*time.Millisecond) // polls come back all the time
+	idle := heartbeatsInASecond(t, time.Hour, true)           // polls wait long
+	busy := heartbeatsInASecond(t, 10*time.Millisecond, true) // polls come back all the time
+	// A server that does not say it counted the polls (an older one)
+	// gets heartbeats however busy the node.
+	older := heartbeatsInASecond(t, 10*time.Millisecond, false)
 	// At a 100ms interval an idle node beats about ten times a second;
 	// bounds are loose, for slow machines.
 	if idle < 3 || idle > 12 {
@@ -31,20 +34,28 @@ func TestHeartbeatsOnlyWhenNothingElseWentOut(t *testing.T) {
 	if busy*3 > idle {
 		t.Fatalf("a node whose polls come back every 10ms sent %d heartbeats in a second (an idle one %d)", busy, idle)
 	}
+	if older*2 < idle {
+		t.Fatalf("to a server that does not count polls, a busy node sent %d heartbeats in a second (an idle one %d)", older, idle)
+	}
 }
 
 // heartbeatsInASecond runs an agent against a stub server whose
-// allocation polls come back after poll, and counts its heartbeats over
-// a second.
-func heartbeatsInASecond(t *testing.T, poll time.Duration) int64 {
+// allocation polls come back after poll, saying they counted as the
+// node's heartbeat if counts, and counts its heartbeats over a second.
+func heartbeatsInASecond(t *testing.T, poll time.Duration, counts bool) int64 {
 	var beats atomic.Int64
 	var index atomic.Uint64
+	var agentHeader atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/heartbeat"):
 			beats.Add(1)
 			w.WriteHeader(http.StatusNoContent)
 		case strings.HasSuffix(r.URL.Path, "/allocations"):
+			agentHeader.Store(r.Header.Get(api.AgentHeader))
+			if counts {
+				w.Header().Set(api.HeardHeader, "1")
+			}
 			select {
 			case <-time.After(poll):
 			case <-r.Context().Done():
@@ -70,5 +81,8 @@ func heartbeatsInASecond(t *testing.T, poll time.Duration) int64 {
 	time.Sleep(300 * time.Millisecond) // registered and polling
 	before := beats.Load()
 	time.Sleep(time.Second)
+	if got, _ := agentHeader.Load().(string); got != ag.NodeID() {
+		t.Fatalf("the agent's polls carry %s %q, want its node ID %q", api.AgentHeader, got, ag.NodeID())
+	}
 	return beats.Load() - before
 }

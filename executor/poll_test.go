@@ -72,3 +72,34 @@ func TestNodeAllocationsInJSONAndBinary(t *testing.T) {
 		t.Errorf("binary %d bytes, JSON %d", len(bin), len(plain))
 	}
 }
+
+// Only a poll that says it comes from the node's agent counts as the
+// node's heartbeat: a person's or a dashboard's keeps no node alive.
+func TestOnlyTheAgentsPollsAreHeartbeats(t *testing.T) {
+	h := newHarness(t)
+	_, ag := h.startAgentWith(nil)
+	h.eventually("registered", func() bool { _, err := h.srv.State().Snapshot().Node(ag.NodeID()); return err == nil })
+	poll := func(agent string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+h.addr+"/v1/nodes/"+ag.NodeID()+"/allocations?index=0", nil)
+		if agent != "" {
+			req.Header.Set(api.AgentHeader, agent)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get(api.HeardHeader)
+	}
+	if got := poll(""); got != "" {
+		t.Errorf("a poll without %s counted as a heartbeat", api.AgentHeader)
+	}
+	if got := poll("another-node"); got != "" {
+		t.Errorf("a poll naming another node counted as this one's heartbeat")
+	}
+	if got := poll(ag.NodeID()); got != "1" {
+		t.Errorf("the agent's poll did not count as its heartbeat")
+	}
+}

@@ -15,9 +15,6 @@ import (
 type reporter struct {
 	api   *client.Client
 	batch time.Duration // how long updates gather before a send
-	// heard is told the time a request went out that the servers
-	// answered: they count it as a heartbeat.
-	heard func(time.Time)
 	mu    sync.Mutex
 	queue []pending
 	wake  chan struct{}
@@ -30,8 +27,8 @@ type pending struct {
 	acked  chan struct{}
 }
 
-func newReporter(c *client.Client, batch time.Duration, heard func(time.Time)) *reporter {
-	return &reporter{api: c, batch: batch, heard: heard, wake: make(chan struct{}, 1)}
+func newReporter(c *client.Client, batch time.Duration) *reporter {
+	return &reporter{api: c, batch: batch, wake: make(chan struct{}, 1)}
 }
 
 // send queues u and returns a channel closed once a server accepted it.
@@ -69,7 +66,6 @@ func (r *reporter) run(ctx context.Context) {
 			}
 			continue
 		}
-		start := time.Now()
 		if err := r.api.UpdateAllocations(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -78,7 +74,6 @@ func (r *reporter) run(ctx context.Context) {
 			b.wait(ctx)
 			continue
 		}
-		r.heard(start)
 		b.reset()
 		r.mu.Lock()
 		r.queue = r.queue[len(sent):]

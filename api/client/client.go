@@ -50,6 +50,12 @@ type Client struct {
 	http        *http.Client
 	// Rounds is how many times each server is tried before giving up.
 	Rounds int
+	// Agent, set by an executor's agent, is its node's ID: requests carry
+	// it (api.AgentHeader), and Heard is called with the time a request
+	// went out whose answer says the leader took it as the node's
+	// heartbeat (api.HeardHeader).
+	Agent string
+	Heard func(sent time.Time)
 }
 
 // transport is shared by every Client of a process. It keeps every idle
@@ -298,7 +304,11 @@ func (c *Client) send(ctx context.Context, method, path string, hdr http.Header,
 			}
 			delay *= 4
 		}
+		sent := time.Now()
 		resp, err := c.sendTo(ctx, c.bases[i], method, path, hdr, body)
+		if err == nil && c.Heard != nil && resp.Header.Get(api.HeardHeader) != "" {
+			c.Heard(sent)
+		}
 		if err == nil || ctx.Err() != nil || !retryable(err, safe) {
 			var ce *Error
 			if err == nil || errors.As(err, &ce) {
@@ -381,6 +391,9 @@ func (c *Client) sendTo(ctx context.Context, base, method, path string, hdr http
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
+	}
+	if c.Agent != "" {
+		req.Header.Set(api.AgentHeader, c.Agent)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

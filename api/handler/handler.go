@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ type Backend interface {
 	Heartbeat(ctx context.Context, nodeID string) error
 	NodeAllocations(ctx context.Context, nodeID string, index uint64) (*api.NodeAllocations, error)
 	UpdateAllocations(ctx context.Context, updates []api.AllocUpdate) error
+	// HeardFrom records a request of the node's agent (a poll, a
+	// report) as its heartbeat and reports whether it counted.
+	HeardFrom(nodeID string) bool
 	LogTarget(ctx context.Context, jobID, allocID string, wait bool) (*api.Allocation, *api.Node, error)
 
 	// The cluster: see operator.go.
@@ -290,6 +294,7 @@ func (h *handler) nodeAllocations(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(wait, h.cfg.MaxWait))
 	defer cancel()
+	h.heard(w, r, r.PathValue("id"))
 	res, err := h.b.NodeAllocations(ctx, r.PathValue("id"), index)
 	if err != nil {
 		writeError(w, err)
@@ -316,11 +321,22 @@ func (h *handler) updateAllocations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if id := r.Header.Get(api.AgentHeader); id != "" && slices.ContainsFunc(updates, func(u api.AllocUpdate) bool { return u.NodeID == id }) {
+		h.heard(w, r, id)
+	}
 	if err := h.b.UpdateAllocations(r.Context(), updates); err != nil {
 		writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// heard counts a request of nodeID's agent (AgentHeader) as its heartbeat
+// and says so on the answer (HeardHeader), before anything is written.
+func (h *handler) heard(w http.ResponseWriter, r *http.Request, nodeID string) {
+	if r.Header.Get(api.AgentHeader) == nodeID && h.b.HeardFrom(nodeID) {
+		w.Header().Set(api.HeardHeader, "1")
+	}
 }
 
 func (h *handler) leader(w http.ResponseWriter, r *http.Request) {

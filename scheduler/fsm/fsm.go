@@ -95,7 +95,10 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) any {
 		case CmdRunCancel:
 			err = applyRunCancel(tx, decode[RunCancel](index, cmd, body))
 		default:
-			err = fmt.Errorf("fsm: unknown command %d at index %d: this server is older than the leader; upgrade it", uint8(cmd), index)
+			// A newer leader wrote it. Raft drops a follower's answer, so
+			// refusing it would leave this server's state quietly apart
+			// from the others' for good: stop instead, until upgraded.
+			panic(fmt.Sprintf("fsm: unknown command %d at index %d: this server is older than the leader that wrote it; upgrade it (upgrade followers first, the leader last)", uint8(cmd), index))
 		}
 		if err != nil {
 			return err

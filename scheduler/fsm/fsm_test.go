@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,12 +274,19 @@ func TestNodeDownLosesAllocations(t *testing.T) {
 	}
 }
 
-func TestUnknownCommandIsRefused(t *testing.T) {
+// An entry of a command this server does not know (a newer leader wrote
+// it) stops the server rather than be refused: a follower's refusal is
+// dropped, and its state would drift from the others'.
+func TestUnknownCommandStopsTheServer(t *testing.T) {
 	h := newHarness(t)
-	resp := h.fsm.ApplyEntry(1, []byte{200, '{', '}'})
-	if err, ok := resp.(error); !ok || err == nil {
-		t.Fatalf("want an error, got %v", resp)
-	}
+	defer func() {
+		r := recover()
+		if msg, _ := r.(string); !strings.Contains(msg, "upgrade it") {
+			t.Fatalf("recovered %v, want a panic asking for an upgrade", r)
+		}
+	}()
+	h.fsm.ApplyEntry(1, []byte{250, '{', '}'})
+	t.Fatal("an unknown command was applied")
 }
 
 func TestCorruptEntryPanics(t *testing.T) {

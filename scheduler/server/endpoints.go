@@ -169,13 +169,11 @@ func (s *Server) RegisterNode(ctx context.Context, n *api.Node) error {
 // Heartbeat records that a node is alive.
 
 // NodeAllocations blocks until the node's allocations change past index,
-// or ctx ends, and returns those an executor must act on. The request
-// counts as the node's heartbeat.
+// or ctx ends, and returns those an executor must act on.
 func (s *Server) NodeAllocations(ctx context.Context, nodeID string, index uint64) (*api.NodeAllocations, error) {
 	if _, err := s.state.Snapshot().Node(nodeID); err != nil {
 		return nil, err
 	}
-	s.heardFrom(nodeID)
 	allocs, idx, err := s.state.NodeAllocs(ctx, nodeID, index)
 	if err != nil {
 		return nil, err
@@ -186,8 +184,7 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, index uint6
 	return &api.NodeAllocations{Index: idx, Allocations: allocs}, nil
 }
 
-// UpdateAllocations records executors' reports. A report counts as its
-// node's heartbeat.
+// UpdateAllocations records executors' reports.
 func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdate) error {
 	for _, u := range updates {
 		if u.ID == "" || u.State == "" {
@@ -195,11 +192,6 @@ func (s *Server) UpdateAllocations(ctx context.Context, updates []api.AllocUpdat
 		}
 		if u.Time.IsZero() {
 			return fmt.Errorf("allocation update %s has no time: %w", u.ID, api.ErrInvalid)
-		}
-	}
-	for i, u := range updates {
-		if u.NodeID != "" && (i == 0 || u.NodeID != updates[i-1].NodeID) {
-			s.heardFrom(u.NodeID)
 		}
 	}
 	_, err := s.updates.do(updates, func(all []api.AllocUpdate) ([]struct{}, error) {

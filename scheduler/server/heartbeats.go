@@ -69,21 +69,24 @@ func (s *Server) Heartbeat(ctx context.Context, nodeID string) error {
 	return s.alive(n)
 }
 
-// heardFrom is Heartbeat for the node's other requests to the leader
-// (reports, allocation polls): the agent sends a heartbeat only when it
-// has sent nothing else for a while. A failure to record it is logged,
-// never the request's.
-func (s *Server) heardFrom(nodeID string) {
+// HeardFrom is Heartbeat for the node's other requests to the leader
+// (reports, allocation polls, from its agent): the agent sends a
+// heartbeat only when it has sent nothing else for a while. It reports
+// whether the request counted: this server leads and knows the node. A
+// failure to record it is logged, never the request's.
+func (s *Server) HeardFrom(nodeID string) bool {
 	if !s.IsLeader() {
-		return // a stale read served here: the leader did not hear it
+		return false // a stale read served here: the leader did not hear it
 	}
 	n, err := s.state.Snapshot().Node(nodeID)
 	if err != nil {
-		return
+		return false
 	}
 	if err := s.alive(n); err != nil {
 		log.Printf("server: heartbeat of node %s with its request: %v", n.Name, err)
+		return false
 	}
+	return true
 }
 
 // alive records a heartbeat of n in memory, and through Raft when the

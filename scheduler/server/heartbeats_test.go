@@ -68,44 +68,26 @@ func TestHeartbeatsStayOutOfTheLogUntilTheyMatter(t *testing.T) {
 	}
 }
 
-// A node's reports and allocation polls are heartbeats too: a busy node
-// that sends nothing else stays up, and one marked down comes back with
-// its next poll.
-func TestReportsAndPollsAreHeartbeats(t *testing.T) {
+// What its agent sends besides heartbeats (reports, allocation polls:
+// the handler calls HeardFrom for them) keeps a node up, and brings back
+// one marked down; only the leader counts them.
+func TestRequestsOfTheAgentAreHeartbeats(t *testing.T) {
 	s, clock := newTestServer(t)
 	ctx := context.Background()
 	n := &api.Node{ID: "n1", Name: "node-1", Address: "127.0.0.1:7402", Resources: api.Resources{CPUMilli: 1000, MemoryBytes: 1 << 30}}
 	if err := s.RegisterNode(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	poll := func() {
-		t.Helper()
-		done, cancel := context.WithCancel(ctx)
-		cancel() // answer at once
-		if _, err := s.NodeAllocations(done, "n1", 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	report := func() {
-		t.Helper()
-		// An allocation the servers do not know: the report changes
-		// nothing, but it was heard.
-		if err := s.UpdateAllocations(ctx, []api.AllocUpdate{{ID: "gone", NodeID: "n1", State: api.AllocRunning, Time: clock.Now()}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for i := 0; i < 6; i++ {
 		clock.Advance(8 * time.Second) // under the 10s TTL each time, far past it in all
-		if i%2 == 0 {
-			poll()
-		} else {
-			report()
+		if !s.HeardFrom("n1") {
+			t.Fatal("the leader did not count a request of a known node")
 		}
 		if err := s.checkHeartbeats(t0); err != nil {
 			t.Fatal(err)
 		}
 		if node, _ := s.State().Snapshot().Node("n1"); node.Status != api.NodeReady {
-			t.Fatalf("after %v of reports and polls only, the node is %s", 8*time.Second*time.Duration(i+1), node.Status)
+			t.Fatalf("after %v of requests only, the node is %s", 8*time.Second*time.Duration(i+1), node.Status)
 		}
 	}
 	clock.Advance(11 * time.Second)
@@ -115,8 +97,13 @@ func TestReportsAndPollsAreHeartbeats(t *testing.T) {
 	if node, _ := s.State().Snapshot().Node("n1"); node.Status != api.NodeDown {
 		t.Fatalf("a node silent for 11s is %s", node.Status)
 	}
-	poll()
+	if !s.HeardFrom("n1") {
+		t.Fatal("a request of a down node did not count")
+	}
 	if node, _ := s.State().Snapshot().Node("n1"); node.Status != api.NodeReady {
-		t.Fatalf("a down node that polls again is %s", node.Status)
+		t.Fatalf("a down node that is heard again is %s", node.Status)
+	}
+	if s.HeardFrom("nope") {
+		t.Fatal("a request for an unknown node counted")
 	}
 }
