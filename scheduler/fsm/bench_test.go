@@ -61,14 +61,7 @@ func BenchmarkState100kJobs(b *testing.B) {
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 
-		snap, err := f.Snapshot()
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink := &memSink{}
-		if err := snap.Persist(sink); err != nil {
-			b.Fatal(err)
-		}
+		sink := persist(b, f)
 		size := sink.Len()
 		restored := New(state.New())
 		start = time.Now()

@@ -311,14 +311,7 @@ func TestSnapshotRestoreAndReplay(t *testing.T) {
 
 	want := dump(t, h.fsm)
 	restored := New(state.New())
-	snap, err := h.fsm.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &memSink{}
-	if err := snap.Persist(sink); err != nil {
-		t.Fatal(err)
-	}
+	sink := persist(t, h.fsm)
 	if err := restored.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +341,20 @@ func dump(t *testing.T, f *FSM) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// persist writes f's snapshot, as Raft would, into memory.
+func persist(t testing.TB, f *FSM) *memSink {
+	t.Helper()
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	return sink
 }
 
 type memSink struct{ bytes.Buffer }

@@ -142,14 +142,7 @@ func TestPipelineSnapshotRoundTrip(t *testing.T) {
 			t.Fatalf("snapshot has no %s: %s", table, want)
 		}
 	}
-	snap, err := h.fsm.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &memSink{}
-	if err := snap.Persist(sink); err != nil {
-		t.Fatal(err)
-	}
+	sink := persist(t, h.fsm)
 	if err := CheckSnapshot(bytes.NewReader(sink.Bytes())); err != nil {
 		t.Fatal(err)
 	}

@@ -110,14 +110,7 @@ func TestUnplacedFollowsMissing(t *testing.T) {
 		}
 		// A snapshot restores with the same counts, even one whose jobs
 		// do not carry them (written before the field existed).
-		snap, err := h.fsm.Snapshot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sink := &memSink{}
-		if err := snap.Persist(sink); err != nil {
-			t.Fatal(err)
-		}
+		sink := persist(t, h.fsm)
 		old := bytes.ReplaceAll(sink.Bytes(), []byte(`"unplaced":`), []byte(`"unplaced_was":`))
 		restored := New(state.New())
 		if err := restored.Restore(io.NopCloser(bytes.NewReader(old))); err != nil {
