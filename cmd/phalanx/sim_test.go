@@ -261,25 +261,10 @@ func BenchmarkSimThroughput(b *testing.B) {
 func fillCluster(b *testing.B, cl *client.Client, jobs, tasks int, round string) (placed, submitted time.Duration) {
 	body := simJob("tput", tasks, 1, false, "1h")
 	start := time.Now()
-	work := make(chan int, jobs)
-	for j := 0; j < jobs; j++ {
-		work <- j
-	}
-	close(work)
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Go(func() {
-			for j := range work {
-				if err := retry(func() error {
-					_, err := cl.SubmitJob(context.Background(), "tput.yaml", body, fmt.Sprintf("tput-%s-%d", round, j))
-					return err
-				}); err != nil {
-					b.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	eachRetried(b, jobs, func(j int) error {
+		_, err := cl.SubmitJob(context.Background(), "tput.yaml", body, fmt.Sprintf("tput-%s-%d", round, j))
+		return err
+	})
 	submitted = time.Since(start)
 	waitGPUs(b, cl, func(used int) bool { return used == jobs*tasks }, 5*time.Minute)
 	return time.Since(start), submitted
@@ -291,34 +276,43 @@ func cancelAll(b *testing.B, cl *client.Client) {
 	if err := retry(func() (err error) { all, err = cl.Jobs(context.Background()); return err }); err != nil {
 		b.Fatal(err)
 	}
-	ids := make(chan string, len(all))
+	var ids []string
 	for _, j := range all {
 		if !j.State.Terminal() {
-			ids <- j.ID
+			ids = append(ids, j.ID)
 		}
 	}
-	close(ids)
+	// A cancel whose outcome was unknown (the leader changed) is tried
+	// again; one that finds the job already cancelled is done.
+	eachRetried(b, len(ids), func(i int) error {
+		_, err := cl.CancelJob(context.Background(), ids[i])
+		if errors.Is(err, api.ErrConflict) {
+			return nil
+		}
+		return err
+	})
+	waitGPUs(b, cl, func(used int) bool { return used == 0 }, 5*time.Minute)
+}
+
+// eachRetried calls fn for 0 to n-1 from 8 goroutines, each call retried
+// (see retry), and fails b for each that never succeeds.
+func eachRetried(b *testing.B, n int, fn func(i int) error) {
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
 	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
+	for range 8 {
 		wg.Go(func() {
-			for id := range ids {
-				// A cancel whose outcome was unknown (the leader changed)
-				// is tried again; one that finds the job already
-				// cancelled is done.
-				if err := retry(func() error {
-					_, err := cl.CancelJob(context.Background(), id)
-					if errors.Is(err, api.ErrConflict) {
-						return nil
-					}
-					return err
-				}); err != nil {
+			for i := range next {
+				if err := retry(func() error { return fn(i) }); err != nil {
 					b.Error(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	waitGPUs(b, cl, func(used int) bool { return used == 0 }, 5*time.Minute)
 }
 
 // retry calls fn until it succeeds, at most 20 times 200 ms apart, and
