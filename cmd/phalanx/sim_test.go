@@ -230,7 +230,10 @@ func BenchmarkSimThroughput(b *testing.B) {
 		offered := float64(rate*seconds) / time.Since(begin).Seconds()
 		wg.Wait()
 		achieved := float64(len(ids)) / time.Since(begin).Seconds()
-		waitGPUs(b, cl, func(used int) bool { return used >= len(ids) }, 5*time.Minute)
+		// Every job placed, or every GPU held on a cluster smaller than
+		// the 5,000 single-GPU jobs (PHALANX_BENCH_NODES under 625); the
+		// latencies are then those of the jobs that were placed.
+		waitGPUs(b, cl, func(used int) bool { return used >= min(len(ids), nodes*8) }, 5*time.Minute)
 		latCPU.report(time.Since(begin))
 		logPasses(b, c)
 		stopProfile()
